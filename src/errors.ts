@@ -1,0 +1,94 @@
+/**
+ * The one error family of tributary.
+ *
+ * Every failure that a caller can act on is a `TributaryError` with a stable `code`. Codes never
+ * change meaning once released; callers switch on `code`, never on `message`. Each code carries
+ * whether a retry can succeed and the Kafka protocol error it maps to, so the wire-protocol edge
+ * and the clients agree on semantics without a second table.
+ *
+ * Errors cross worker threads as plain objects (structured clone drops prototypes), so they go
+ * through `toJSON()` / `TributaryError.fromJSON()` at every thread boundary.
+ */
+
+interface CodeInfo {
+  /** A retry of the same request may succeed (Kafka's RetriableException). */
+  readonly retriable: boolean;
+  /** The Kafka protocol error code this maps to (see Kafka's `Errors` enum). */
+  readonly kafkaCode: number;
+}
+
+const CODES = {
+  /** A record batch failed its length, magic or CRC32C check. */
+  CORRUPT_BATCH: { retriable: true, kafkaCode: 2 },
+  /** A log segment holds corrupt bytes that are not a torn tail, so it cannot be recovered by truncation. */
+  CORRUPT_LOG: { retriable: false, kafkaCode: 56 },
+  /** A fetch or seek named an offset outside [logStartOffset, logEndOffset]. */
+  OFFSET_OUT_OF_RANGE: { retriable: false, kafkaCode: 1 },
+  /** A configuration value is missing, of the wrong type, out of range, or unknown. */
+  INVALID_CONFIG: { retriable: false, kafkaCode: 40 },
+  /** A topic name breaks Kafka's naming rules. */
+  INVALID_TOPIC: { retriable: false, kafkaCode: 17 },
+  /** A record or batch is malformed in a way no retry fixes (bad varint, bad attributes...). */
+  INVALID_RECORD: { retriable: false, kafkaCode: 87 },
+  /** The batch names a compression codec that does not exist. */
+  UNSUPPORTED_COMPRESSION: { retriable: false, kafkaCode: 76 },
+  /** A batch is larger than the log accepts in one append. */
+  RECORD_TOO_LARGE: { retriable: false, kafkaCode: 10 },
+  /** The log, or the object owning it, was closed while the call was in flight. */
+  LOG_CLOSED: { retriable: true, kafkaCode: 56 },
+  /** A file-system operation failed (disk full, permissions...). */
+  STORAGE_ERROR: { retriable: true, kafkaCode: 56 },
+} as const satisfies Record<string, CodeInfo>;
+
+export type ErrorCode = keyof typeof CODES;
+
+/** The plain-object form an error takes when it crosses a thread or process boundary. */
+export interface SerializedTributaryError {
+  readonly name: 'TributaryError';
+  readonly code: ErrorCode;
+  readonly message: string;
+  readonly details: Readonly<Record<string, unknown>>;
+  readonly stack?: string;
+}
+
+export class TributaryError extends Error {
+  override readonly name = 'TributaryError';
+  readonly code: ErrorCode;
+  /** Structured facts about the failure (segment path, file position, offending field...). */
+  readonly details: Readonly<Record<string, unknown>>;
+
+  constructor(code: ErrorCode, message: string, details: Record<string, unknown> = {}, options?: { cause?: unknown }) {
+    super(`${message} [${code}]`, options);
+    this.code = code;
+    this.details = details;
+  }
+
+  get retriable(): boolean {
+    return CODES[this.code].retriable;
+  }
+
+  get kafkaCode(): number {
+    return CODES[this.code].kafkaCode;
+  }
+
+  toJSON(): SerializedTributaryError {
+    return { name: 'TributaryError', code: this.code, message: this.message, details: this.details, stack: this.stack };
+  }
+
+  static fromJSON(json: SerializedTributaryError): TributaryError {
+    const error = new TributaryError(json.code, json.message.replace(/ \[[A-Z_]+\]$/, ''), { ...json.details });
+    if (json.stack !== undefined) error.stack = json.stack;
+    return error;
+  }
+
+  /** True for a TributaryError, optionally of the given code. */
+  static is(value: unknown, code?: ErrorCode): value is TributaryError {
+    return value instanceof TributaryError && (code === undefined || value.code === code);
+  }
+}
+
+/** Wraps a Node.js file-system failure so callers see one error family; keeps the original as `cause`. */
+export function storageError(operation: string, path: string, cause: unknown): TributaryError {
+  const reason = cause instanceof Error ? cause.message : String(cause);
+  return new TributaryError('STORAGE_ERROR', `${operation} failed for ${path}: ${reason}`, { operation, path }, { cause });
+}
