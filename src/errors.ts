@@ -38,6 +38,15 @@ const CODES = {
   LOG_CLOSED: { retriable: true, kafkaCode: 56 },
   /** A file-system operation failed (disk full, permissions...). */
   STORAGE_ERROR: { retriable: true, kafkaCode: 56 },
+  /** A partition count is below 1 (Kafka INVALID_PARTITIONS). */
+  INVALID_PARTITIONS: { retriable: false, kafkaCode: 37 },
+  /**
+   * The data directory is held by another runtime, in this process or another. Kafka has no
+   * equivalent (its broker fails to start), so it maps to KAFKA_STORAGE_ERROR.
+   */
+  DIR_LOCKED: { retriable: false, kafkaCode: 56 },
+  /** An argument of a call is malformed (a negative size, a fractional offset...); the same call never succeeds (Kafka INVALID_REQUEST). */
+  INVALID_REQUEST: { retriable: false, kafkaCode: 42 },
 } as const satisfies Record<string, CodeInfo>;
 
 export type ErrorCode = keyof typeof CODES;
