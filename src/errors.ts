@@ -47,6 +47,25 @@ const CODES = {
   DIR_LOCKED: { retriable: false, kafkaCode: 56 },
   /** An argument of a call is malformed (a negative size, a fractional offset...); the same call never succeeds (Kafka INVALID_REQUEST). */
   INVALID_REQUEST: { retriable: false, kafkaCode: 42 },
+  /** The topic or partition does not exist (Kafka UNKNOWN_TOPIC_OR_PARTITION). Retriable as in Kafka: it may be being created. */
+  UNKNOWN_TOPIC_OR_PARTITION: { retriable: true, kafkaCode: 3 },
+  /** createTopic named a topic that exists, or one whose name collides with it ('.' vs '_'). */
+  TOPIC_ALREADY_EXISTS: { retriable: false, kafkaCode: 36 },
+  /**
+   * The partition's owning thread is gone or restarting (a worker crashed); the request did not
+   * complete and can be retried once the partition is reopened (Kafka NOT_LEADER_OR_FOLLOWER).
+   */
+  PARTITION_UNAVAILABLE: { retriable: true, kafkaCode: 6 },
+  /** A request got no answer within its timeout (Kafka REQUEST_TIMED_OUT). */
+  REQUEST_TIMED_OUT: { retriable: true, kafkaCode: 7 },
+  /** An idempotent producer's batch skipped sequence numbers (Kafka OUT_OF_ORDER_SEQUENCE_NUMBER). */
+  OUT_OF_ORDER_SEQUENCE: { retriable: false, kafkaCode: 45 },
+  /** A producer with an older epoch was fenced by a newer one with the same id (Kafka INVALID_PRODUCER_EPOCH). */
+  INVALID_PRODUCER_EPOCH: { retriable: false, kafkaCode: 47 },
+  /** The partition holds no state for this producer id, e.g. after its records were deleted (Kafka UNKNOWN_PRODUCER_ID). */
+  UNKNOWN_PRODUCER_ID: { retriable: false, kafkaCode: 59 },
+  /** The runtime, client or thread was closed; the call can never succeed on this instance. */
+  CLOSED: { retriable: false, kafkaCode: -1 },
 } as const satisfies Record<string, CodeInfo>;
 
 export type ErrorCode = keyof typeof CODES;

@@ -52,6 +52,30 @@ function checkRecords(records: readonly RecordInput[]): void {
   }
 }
 
+/** Varlong deltas are zigzagged (doubled), so a delta must stay below 2^52 to decode exactly. */
+const MAX_TIMESTAMP_DELTA = 2 ** 52 - 1;
+
+function checkTimestamp(timestamp: number, index: number, baseTimestamp: number): void {
+  if (!Number.isSafeInteger(timestamp)) {
+    throw new TributaryError('INVALID_RECORD', `record ${index} has timestamp ${timestamp}; timestamps are integer epoch milliseconds`, { record: index, timestamp });
+  }
+  if (Math.abs(timestamp - baseTimestamp) > MAX_TIMESTAMP_DELTA) {
+    throw new TributaryError('INVALID_RECORD', `record ${index} has timestamp ${timestamp}, more than 2^52 ms from the batch's first (${baseTimestamp})`, { record: index, timestamp });
+  }
+}
+
+/** Checks that a header field fits its wire width, so a bad option is a typed error, not a RangeError or a silent truncation. */
+function checkIntegerOption(name: string, value: number, min: number, max: number): number {
+  if (!Number.isSafeInteger(value) || value < min || value > max) {
+    throw new TributaryError('INVALID_RECORD', `${name} must be an integer in [${min}, ${max}]; got ${value}`, { field: name, value });
+  }
+  return value;
+}
+
+const INT16_MAX = 0x7fff;
+const INT32_MIN = -0x8000_0000;
+const INT32_MAX = 0x7fff_ffff;
+
 /** Writes a byte field's bytes (not its length); short keys are copied by hand, which beats `set` for a few bytes. */
 function writeBytes(buf: Buffer, bytes: Bytes, length: number, pos: number): number {
   if (length <= 0) return pos;
@@ -124,11 +148,17 @@ export function encodeRecordBatch(records: readonly RecordInput[], options: Enco
   ensureScratch(count);
 
   const baseTimestamp = records[0].timestamp ?? defaultTimestamp;
+  const baseOffset = checkIntegerOption('baseOffset', options.baseOffset ?? 0, 0, Number.MAX_SAFE_INTEGER);
+  const producerId = checkIntegerOption('producerId', options.producerId ?? NO_PRODUCER_ID, NO_PRODUCER_ID, Number.MAX_SAFE_INTEGER);
+  const producerEpoch = checkIntegerOption('producerEpoch', options.producerEpoch ?? NO_PRODUCER_EPOCH, NO_PRODUCER_EPOCH, INT16_MAX);
+  const baseSequence = checkIntegerOption('baseSequence', options.baseSequence ?? NO_SEQUENCE, NO_SEQUENCE, INT32_MAX);
+  const partitionLeaderEpoch = checkIntegerOption('partitionLeaderEpoch', options.partitionLeaderEpoch ?? NO_PARTITION_LEADER_EPOCH, INT32_MIN, INT32_MAX);
   let maxTimestamp = baseTimestamp;
   let recordsSize = 0;
   for (let i = 0; i < count; i++) {
     const record = records[i];
     const timestamp = record.timestamp ?? defaultTimestamp;
+    checkTimestamp(timestamp, i, baseTimestamp);
     if (timestamp > maxTimestamp) maxTimestamp = timestamp;
     const timestampDelta = timestamp - baseTimestamp;
     const keyLength = byteLength(record.key);
@@ -182,17 +212,17 @@ export function encodeRecordBatch(records: readonly RecordInput[], options: Enco
   if (options.isTransactional) attributes |= TRANSACTIONAL_FLAG_MASK;
   if (options.isControl) attributes |= CONTROL_FLAG_MASK;
 
-  setBaseOffset(batch, options.baseOffset ?? 0);
+  setBaseOffset(batch, baseOffset);
   batch.writeInt32BE(batch.length - LOG_OVERHEAD, BATCH_LENGTH_OFFSET);
-  batch.writeInt32BE(options.partitionLeaderEpoch ?? NO_PARTITION_LEADER_EPOCH, PARTITION_LEADER_EPOCH_OFFSET);
+  batch.writeInt32BE(partitionLeaderEpoch, PARTITION_LEADER_EPOCH_OFFSET);
   batch[MAGIC_OFFSET] = CURRENT_MAGIC;
   batch.writeInt16BE(attributes, ATTRIBUTES_OFFSET);
   batch.writeInt32BE(count - 1, LAST_OFFSET_DELTA_OFFSET);
   writeInt64(batch, baseTimestamp, BASE_TIMESTAMP_OFFSET);
   writeInt64(batch, maxTimestamp, MAX_TIMESTAMP_OFFSET);
-  writeInt64(batch, options.producerId ?? NO_PRODUCER_ID, PRODUCER_ID_OFFSET);
-  batch.writeInt16BE(options.producerEpoch ?? NO_PRODUCER_EPOCH, PRODUCER_EPOCH_OFFSET);
-  batch.writeInt32BE(options.baseSequence ?? NO_SEQUENCE, BASE_SEQUENCE_OFFSET);
+  writeInt64(batch, producerId, PRODUCER_ID_OFFSET);
+  batch.writeInt16BE(producerEpoch, PRODUCER_EPOCH_OFFSET);
+  batch.writeInt32BE(baseSequence, BASE_SEQUENCE_OFFSET);
   batch.writeInt32BE(count, RECORD_COUNT_OFFSET);
   batch.writeUInt32BE(crc32c(batch.subarray(ATTRIBUTES_OFFSET)), CRC_OFFSET);
   return batch;

@@ -1,0 +1,146 @@
+/**
+ * The one message contract between the runtime (main thread) and its partition worker threads.
+ *
+ * Every request carries an `id`; the worker answers each with exactly one response of the same id,
+ * in the order it finished handling them. Per partition, requests are handled in the order sent:
+ * a worker handles its port's messages one at a time, and a partition lives on exactly one worker.
+ *
+ * Batches cross as bytes, never as records: an `append` carries one RecordBatch v2 (encoded,
+ * compressed and checksummed by the producer on its own thread), a `fetch` answer carries whole
+ * batches that the consumer decodes on its own thread. Byte payloads are `Uint8Array`s whose
+ * ArrayBuffer is transferred when the sender owns it outright (see `transferListFor`).
+ *
+ * Errors cross as `SerializedTributaryError` and are revived with `TributaryError.fromJSON`.
+ */
+import type { SerializedTributaryError } from '../errors.js';
+import type { MessagePort } from 'node:worker_threads';
+import type { LogConfig } from '../log/index.js';
+
+/** Kafka's acks: 0 = no answer awaited, 1 = appended by the partition, -1 = durable per the topic's fsync policy. */
+export type Acks = 0 | 1 | -1;
+
+export interface PartitionRef {
+  readonly topic: string;
+  readonly partition: number;
+}
+
+/** Which offset `listOffsets` finds: Kafka's ListOffsets earliest (-2), latest (-1), or the first offset at or after a timestamp. */
+export type OffsetSpec = 'earliest' | 'latest' | { readonly timestamp: number };
+
+export interface PartitionState {
+  readonly topic: string;
+  readonly partition: number;
+  readonly logStartOffset: number;
+  /** Next offset to be assigned; with no replication, also the high watermark. */
+  readonly logEndOffset: number;
+  readonly sizeBytes: number;
+  readonly segments: number;
+}
+
+export interface AppendResponse {
+  readonly baseOffset: number;
+  readonly lastOffset: number;
+  readonly logStartOffset: number;
+  /** Set when the topic stamps LogAppendTime. */
+  readonly logAppendTime?: number;
+  /** True when the batch was a retry of one already appended: the offsets are the original ones. */
+  readonly duplicate: boolean;
+}
+
+export interface FetchResponse {
+  /** Whole, CRC-verified batches; the first may start before the requested offset (as in Kafka). */
+  readonly bytes: Uint8Array;
+  readonly highWatermark: number;
+  readonly logStartOffset: number;
+  /** Offset after the last returned batch; the requested offset when nothing was returned. */
+  readonly nextOffset: number;
+}
+
+export interface ListOffsetsResponse {
+  /** -1 when no record has a timestamp at or after the one asked for (Kafka's answer). */
+  readonly offset: number;
+  readonly timestamp: number;
+}
+
+/**
+ * Request kinds: the arguments each takes and the result each answers with.
+ * `openPartition` is idempotent; a partition answers PARTITION_UNAVAILABLE until opened.
+ */
+export interface WorkerRequests {
+  openPartition: {
+    args: PartitionRef & { readonly dir: string; readonly config: Partial<LogConfig> };
+    result: PartitionState;
+  };
+  closePartition: {
+    args: PartitionRef & { readonly deleteFiles: boolean };
+    result: null;
+  };
+  append: {
+    args: PartitionRef & { readonly batch: Uint8Array; readonly acks: Acks; readonly logAppendTime: boolean };
+    result: AppendResponse;
+  };
+  fetch: {
+    args: PartitionRef & {
+      readonly offset: number;
+      readonly maxBytes: number;
+      /** Long-poll: wait up to this long for data when the offset is at the log end. */
+      readonly maxWaitMs: number;
+      /** Answer as soon as this many bytes are available (Kafka `fetch.min.bytes`). */
+      readonly minBytes: number;
+    };
+    result: FetchResponse;
+  };
+  listOffsets: {
+    args: PartitionRef & { readonly spec: OffsetSpec };
+    result: ListOffsetsResponse;
+  };
+  deleteRecords: {
+    args: PartitionRef & { readonly beforeOffset: number };
+    result: { readonly logStartOffset: number };
+  };
+  describePartition: {
+    args: PartitionRef;
+    result: PartitionState;
+  };
+  /** Applies time and size retention to every partition of the worker. */
+  applyRetention: {
+    args: { readonly now: number };
+    result: { readonly deletedSegments: number };
+  };
+  /** Writes and fsyncs every partition of the worker. */
+  flush: {
+    args: Record<string, never>;
+    result: null;
+  };
+}
+
+export type RequestType = keyof WorkerRequests;
+
+export interface WorkerRequest<T extends RequestType = RequestType> {
+  readonly id: number;
+  readonly type: T;
+  readonly args: WorkerRequests[T]['args'];
+}
+
+export type WorkerResponse<T extends RequestType = RequestType> =
+  | { readonly id: number; readonly ok: true; readonly result: WorkerRequests[T]['result'] }
+  | { readonly id: number; readonly ok: false; readonly error: SerializedTributaryError };
+
+/** What the runtime hands a worker thread when it starts hosting partitions on it. */
+export interface WorkerHostTask {
+  /** The thread's slot number, 0..threads-1: placement assigns partitions to slots. */
+  readonly slot: number;
+  /** The runtime's end of this port receives responses; requests arrive on this end. */
+  readonly port: MessagePort;
+}
+
+/**
+ * The ArrayBuffers of `bytes` that can be transferred instead of copied: only one that the view
+ * covers entirely, since a Buffer from Node's shared pool (small allocations) shares its
+ * ArrayBuffer with unrelated Buffers, which a transfer would detach.
+ */
+export function transferListFor(bytes: Uint8Array): ArrayBuffer[] {
+  const buffer = bytes.buffer;
+  if (buffer instanceof ArrayBuffer && bytes.byteOffset === 0 && bytes.byteLength === buffer.byteLength) return [buffer];
+  return [];
+}
