@@ -43,24 +43,19 @@
 import path from 'node:path';
 import { TributaryError } from '../errors.js';
 import {
-  ATTRIBUTES_OFFSET,
   BATCH_HEADER_SIZE,
-  CRC_OFFSET,
   CURRENT_MAGIC,
   LAST_OFFSET_DELTA_OFFSET,
   LOG_OVERHEAD,
   MAGIC_OFFSET,
-  MAX_TIMESTAMP_OFFSET,
   RECORD_COUNT_OFFSET,
-  TIMESTAMP_TYPE_MASK,
   batchSizeAt,
   type BatchValidity,
   checkBatch,
-  computeBatchCrc,
   maxTimestampAt,
   setBaseOffset,
+  setLogAppendTime,
 } from '../record/batch-header.js';
-import { writeInt64 } from '../record/int64.js';
 import type { TimestampType } from '../record/types.js';
 import { Appender } from './appender.js';
 import { writeCheckpoint } from './checkpoint.js';
@@ -233,7 +228,7 @@ export class Log {
     try {
       for (let pos = 0; pos < batches.length; ) {
         const size = batchSizeAt(batches, pos);
-        if (logAppendTime !== undefined) stampLogAppendTime(batches, pos, size, logAppendTime);
+        if (logAppendTime !== undefined) setLogAppendTime(batches, logAppendTime, pos, size);
         const lastOffset = this.endOffset + batches.readInt32BE(pos + LAST_OFFSET_DELTA_OFFSET);
         const maxTimestamp = maxTimestampAt(batches, pos);
         if (this.shouldRoll(size, lastOffset, maxTimestamp)) this.rollActive();
@@ -526,9 +521,3 @@ function framingProblem(buf: Buffer, pos: number): BatchValidity {
   return null;
 }
 
-/** Sets the LogAppendTime bit and max timestamp of the batch at `pos` and recomputes its CRC (Kafka's setMaxTimestamp). */
-function stampLogAppendTime(buf: Buffer, pos: number, size: number, time: number): void {
-  buf.writeInt16BE(buf.readInt16BE(pos + ATTRIBUTES_OFFSET) | TIMESTAMP_TYPE_MASK, pos + ATTRIBUTES_OFFSET);
-  writeInt64(buf, time, pos + MAX_TIMESTAMP_OFFSET);
-  buf.writeUInt32BE(computeBatchCrc(buf, pos, size), pos + CRC_OFFSET);
-}

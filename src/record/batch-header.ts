@@ -121,6 +121,17 @@ export function setPartitionLeaderEpoch(buf: Buffer, epoch: number, pos = 0): vo
   buf.writeInt32BE(epoch, pos + PARTITION_LEADER_EPOCH_OFFSET);
 }
 
+/**
+ * Stamps a batch with the log's clock, as a topic with LogAppendTime does: sets the timestamp-type
+ * bit and maxTimestamp (which readers then report as every record's timestamp) and, since the
+ * attributes are checksummed, recomputes the CRC.
+ */
+export function setLogAppendTime(buf: Buffer, time: number, pos = 0, sizeInBytes = batchSizeAt(buf, pos)): void {
+  buf.writeInt16BE(buf.readInt16BE(pos + ATTRIBUTES_OFFSET) | TIMESTAMP_TYPE_MASK, pos + ATTRIBUTES_OFFSET);
+  writeInt64(buf, time, pos + MAX_TIMESTAMP_OFFSET);
+  buf.writeUInt32BE(computeBatchCrc(buf, pos, sizeInBytes), pos + CRC_OFFSET);
+}
+
 /** CRC32C of the batch's checksummed region (attributes to end). */
 export function computeBatchCrc(buf: Buffer, pos: number, sizeInBytes: number): number {
   return crc32c(buf.subarray(pos + ATTRIBUTES_OFFSET, pos + sizeInBytes));

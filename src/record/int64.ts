@@ -9,10 +9,18 @@ import { TributaryError } from '../errors.js';
 
 const TWO_POW_32 = 0x1_0000_0000;
 
+/** The high word of every safe integer lies in [-2^21, 2^21 - 1]. */
+const MAX_SAFE_HIGH = 0x1f_ffff;
+const MIN_SAFE_HIGH = -0x20_0000;
+
 export function readInt64(buf: Buffer, pos: number): number {
   const high = buf.readInt32BE(pos);
   const low = buf.readUInt32BE(pos + 4);
-  return high * TWO_POW_32 + low;
+  const value = high * TWO_POW_32 + low;
+  if ((high > MAX_SAFE_HIGH || high < MIN_SAFE_HIGH) && !Number.isSafeInteger(value)) {
+    throw new TributaryError('INVALID_RECORD', `int64 at byte ${pos} is beyond 2^53 and cannot be represented exactly`, { position: pos });
+  }
+  return value;
 }
 
 export function writeInt64(buf: Buffer, value: number, pos: number): void {
