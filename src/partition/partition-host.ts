@@ -1,0 +1,269 @@
+/**
+ * Everything one worker thread hosts: its partitions (`topic/partition` → PartitionActor), the
+ * dispatch of the runtime's requests to them, and the outbox that implements group commit (see
+ * partition-actor.ts for what an answered append guarantees).
+ *
+ * It holds no thread code: answers leave through the `post` function it is given, so it runs the
+ * same in a worker thread and in a test.
+ *
+ * Answers are posted in the order their requests finished. While any partition has appends not
+ * yet committed, every answer waits in the outbox; one `setImmediate` per turn of the event loop
+ * commits those partitions and then posts the outbox. With nothing uncommitted, an answer is
+ * posted at once.
+ */
+import { TributaryError } from '../errors.js';
+import {
+  transferListFor,
+  type PartitionRef,
+  type RequestType,
+  type WorkerRequest,
+  type WorkerRequests,
+  type WorkerResponse,
+} from '../runtime/messages.js';
+import { PartitionActor, type FetchOutcome, type PartitionActorOptions } from './partition-actor.js';
+
+export type PostResponse = (response: WorkerResponse, transfer: ArrayBuffer[]) => void;
+
+export type PartitionHostOptions = PartitionActorOptions;
+
+/** A request whose `type` selects its `args`, so a switch on `type` narrows them. */
+type AnyWorkerRequest = { [T in RequestType]: WorkerRequest<T> }[RequestType];
+
+interface Outgoing {
+  readonly response: WorkerResponse;
+  readonly transfer: ArrayBuffer[];
+  /** The partition whose commit this answer waits for, if it concerns one. */
+  readonly actor: PartitionActor | null;
+}
+
+export class PartitionHost {
+  private readonly actors = new Map<string, PartitionActor>();
+  /** Partitions appended to since their last commit. */
+  private readonly uncommitted = new Set<PartitionActor>();
+  private readonly outbox: Outgoing[] = [];
+  private drain: NodeJS.Immediate | null = null;
+  private closed = false;
+
+  constructor(
+    private readonly post: PostResponse,
+    private readonly options: PartitionHostOptions = {},
+  ) {}
+
+  /** Partitions open here. */
+  get size(): number {
+    return this.actors.size;
+  }
+
+  /** Handles one request; its answer (a failure too) is posted now or after this turn's commit, not thrown. */
+  handle(message: WorkerRequest): void {
+    const request = message as AnyWorkerRequest;
+    try {
+      if (this.closed) throw new TributaryError('CLOSED', `the partition host is closed; request ${request.type} not handled`, { type: request.type });
+      this.dispatch(request);
+    } catch (error) {
+      this.fail(request.id, error, null);
+    }
+  }
+
+  /**
+   * Closes every partition (answering their parked fetches and writing and fdatasyncing their
+   * logs), then posts every queued answer. Every partition is closed even if one fails; the first
+   * failure is thrown afterwards. Later requests are answered CLOSED.
+   */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.drain !== null) clearImmediate(this.drain);
+    this.drain = null;
+    // Closing a log writes and fdatasyncs it, which commits whatever the queued answers wait for.
+    let failure: unknown = null;
+    for (const actor of this.actors.values()) {
+      try {
+        actor.close(false);
+      } catch (error) {
+        failure ??= error;
+        this.rewriteQueued(actor, toTributaryError(error));
+      }
+    }
+    this.actors.clear();
+    this.uncommitted.clear();
+    for (const { response, transfer } of this.outbox.splice(0)) this.post(response, transfer);
+    if (failure !== null) throw failure;
+  }
+
+  private dispatch(request: AnyWorkerRequest): void {
+    const { id } = request;
+    switch (request.type) {
+      case 'openPartition': {
+        const { args } = request;
+        const key = keyOf(args);
+        let actor = this.actors.get(key);
+        if (actor === undefined) {
+          actor = PartitionActor.open(args, args.dir, args.config, this.options);
+          this.actors.set(key, actor);
+        } else if (actor.dir !== args.dir) {
+          throw new TributaryError('INVALID_REQUEST', `partition ${key} is already open from ${actor.dir}, not ${args.dir}`, { dir: args.dir, openDir: actor.dir });
+        }
+        this.succeed(id, actor.state, actor);
+        return;
+      }
+      case 'closePartition': {
+        const { args } = request;
+        const actor = this.actorFor(args);
+        this.actors.delete(keyOf(args));
+        this.uncommitted.delete(actor);
+        try {
+          actor.close(args.deleteFiles);
+        } catch (error) {
+          this.rewriteQueued(actor, toTributaryError(error));
+          throw error;
+        }
+        this.succeed(id, null, actor);
+        return;
+      }
+      case 'append': {
+        const { args } = request;
+        const actor = this.actorFor(args);
+        const result = actor.append(args.batch, args.logAppendTime);
+        this.uncommitted.add(actor);
+        this.scheduleDrain();
+        this.succeed(id, result, actor);
+        return;
+      }
+      case 'fetch': {
+        const { args } = request;
+        const actor = this.actorFor(args);
+        actor.fetch(args, (outcome: FetchOutcome) => {
+          if (!outcome.ok) {
+            this.fail(id, outcome.error, actor);
+            return;
+          }
+          const bytes = ownedBytes(outcome.result.bytes);
+          this.respond({ id, ok: true, result: { ...outcome.result, bytes } }, transferListFor(bytes), actor);
+        });
+        return;
+      }
+      case 'listOffsets': {
+        const actor = this.actorFor(request.args);
+        this.succeed(id, actor.listOffsets(request.args.spec), actor);
+        return;
+      }
+      case 'deleteRecords': {
+        const actor = this.actorFor(request.args);
+        this.succeed(id, { logStartOffset: actor.deleteRecords(request.args.beforeOffset) }, actor);
+        return;
+      }
+      case 'describePartition': {
+        const actor = this.actorFor(request.args);
+        this.succeed(id, actor.state, actor);
+        return;
+      }
+      case 'applyRetention': {
+        const { now } = request.args;
+        let deletedSegments = 0;
+        this.forEachActor((actor) => {
+          deletedSegments += actor.applyRetention(now);
+        });
+        this.succeed(id, { deletedSegments }, null);
+        return;
+      }
+      case 'flush': {
+        this.forEachActor((actor) => actor.flush());
+        this.succeed(id, null, null);
+        return;
+      }
+      default: {
+        const unknown: never = request;
+        throw new TributaryError('INVALID_REQUEST', `unknown worker request type ${JSON.stringify((unknown as { type: unknown }).type)}`, {
+          type: (unknown as { type: unknown }).type,
+        });
+      }
+    }
+  }
+
+  /** Runs `step` on every partition, so one failed log does not stop the others; throws the first failure afterwards. */
+  private forEachActor(step: (actor: PartitionActor) => void): void {
+    let failure: unknown = null;
+    for (const actor of this.actors.values()) {
+      try {
+        step(actor);
+      } catch (error) {
+        failure ??= error;
+      }
+    }
+    if (failure !== null) throw failure;
+  }
+
+  private actorFor(ref: PartitionRef): PartitionActor {
+    const actor = this.actors.get(keyOf(ref));
+    if (actor === undefined) {
+      throw new TributaryError('PARTITION_UNAVAILABLE', `partition ${ref.topic}/${ref.partition} is not open on this worker`, { topic: ref.topic, partition: ref.partition });
+    }
+    return actor;
+  }
+
+  private succeed(id: number, result: WorkerRequests[RequestType]['result'], actor: PartitionActor | null): void {
+    this.respond({ id, ok: true, result }, [], actor);
+  }
+
+  private fail(id: number, error: unknown, actor: PartitionActor | null): void {
+    this.respond({ id, ok: false, error: toTributaryError(error).toJSON() }, [], actor);
+  }
+
+  private respond(response: WorkerResponse, transfer: ArrayBuffer[], actor: PartitionActor | null): void {
+    if (this.outbox.length === 0 && this.uncommitted.size === 0) {
+      this.post(response, transfer);
+      return;
+    }
+    this.outbox.push({ response, transfer, actor });
+    this.scheduleDrain();
+  }
+
+  private scheduleDrain(): void {
+    if (this.closed) return;
+    this.drain ??= setImmediate(() => this.commitAndPost());
+  }
+
+  private commitAndPost(): void {
+    this.drain = null;
+    for (const actor of this.uncommitted) {
+      try {
+        actor.commit();
+      } catch (error) {
+        this.rewriteQueued(actor, toTributaryError(error));
+      }
+    }
+    this.uncommitted.clear();
+    for (const { response, transfer } of this.outbox.splice(0)) this.post(response, transfer);
+  }
+
+  /** The partition's queued successes did not reach the file: answer them with the error instead. */
+  private rewriteQueued(actor: PartitionActor, error: TributaryError): void {
+    const json = error.toJSON();
+    for (let i = 0; i < this.outbox.length; i++) {
+      const { response } = this.outbox[i];
+      if (this.outbox[i].actor === actor && response.ok) this.outbox[i] = { response: { id: response.id, ok: false, error: json }, transfer: [], actor };
+    }
+  }
+}
+
+function keyOf(ref: PartitionRef): string {
+  return `${ref.topic}/${ref.partition}`;
+}
+
+/**
+ * Bytes whose ArrayBuffer can be transferred: the log's read buffer may be a view into a larger
+ * or pooled allocation, which `transferListFor` refuses, so such bytes are copied once into
+ * their own ArrayBuffer.
+ */
+function ownedBytes(bytes: Uint8Array): Uint8Array {
+  return transferListFor(bytes).length > 0 ? bytes : new Uint8Array(bytes);
+}
+
+/** Errors cross the thread as TributaryErrors; anything else escaping the log is a storage failure. */
+function toTributaryError(error: unknown): TributaryError {
+  if (TributaryError.is(error)) return error;
+  const name = error instanceof Error ? error.name : typeof error;
+  const message = error instanceof Error ? error.message : String(error);
+  return new TributaryError('STORAGE_ERROR', `partition worker failed: ${name}: ${message}`, { cause: name }, { cause: error });
+}
