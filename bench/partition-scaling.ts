@@ -1,0 +1,177 @@
+/**
+ * Partition scaling: throughput against worker threads and partitions.
+ *
+ *   npm run bench:scaling [-- --records 400000 --max-threads 16]
+ *
+ * For threads 1, 2, 4, … up to the core count (and the core count itself) and partitions
+ * 1, 2, 4, … 64, it measures on a fresh runtime:
+ *   - partition append: already-encoded 64 KiB batches of click events appended through the
+ *     runtime's message contract, several in flight per partition — the work the worker threads
+ *     do (validate, dedup, append, group commit), without the producer's encoding, which runs on
+ *     the producing thread;
+ *   - partition fetch: every partition read back from offset 0 in 1 MiB fetches, bytes only;
+ *   - end-to-end produce and consume: `rt.producer()` and `rt.consumer()` on the main thread
+ *     (encode and decode included), so these are bounded by one client thread.
+ * Prints a table, writes bench/results/partition-scaling.json and an SVG chart of records/s
+ * against threads (bench/results/partition-scaling.svg).
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { open, type Tributary } from '../src/index.js';
+import { encodeRecordBatch } from '../src/record/index.js';
+import { transferListFor } from '../src/runtime/messages.js';
+import { ClickStream } from '../src/workload/click-events.js';
+import { lineChartSvg } from './lib/chart.js';
+import { Progress, formatRate, printTable, writeResults, type Row } from './lib/report.js';
+
+const cores = os.availableParallelism();
+const { values: args } = parseArgs({
+  options: {
+    records: { type: 'string', default: '400000' },
+    'max-threads': { type: 'string', default: String(cores) },
+    partitions: { type: 'string', default: '1,2,4,8,16,32,64' },
+  },
+});
+const RECORDS = Number(args.records);
+const MAX_THREADS = Math.min(Number(args['max-threads']), cores);
+const PARTITION_COUNTS = args.partitions.split(',').map(Number);
+const THREAD_COUNTS = [...new Set([...Array.from({ length: Math.floor(Math.log2(MAX_THREADS)) + 1 }, (_, i) => 2 ** i), MAX_THREADS])].sort((a, b) => a - b);
+const RECORDS_PER_BATCH = 550; // ~64 KiB of click events
+const IN_FLIGHT_PER_PARTITION = 4;
+
+const records = new ClickStream({ seed: 42 }).records(RECORDS);
+const encoded: Buffer[] = [];
+for (let i = 0; i < RECORDS; i += RECORDS_PER_BATCH) encoded.push(encodeRecordBatch(records.slice(i, i + RECORDS_PER_BATCH)));
+const messages = records.map((r) => ({ key: r.key, value: r.value, timestamp: r.timestamp }));
+const root = fs.mkdtempSync(path.join(os.tmpdir(), 'tributary-bench-scaling-'));
+
+/** Appends every pre-encoded batch, spread round-robin over the partitions, a few in flight per partition. */
+async function partitionAppend(rt: Tributary, topic: string, partitions: number): Promise<number> {
+  const started = performance.now();
+  const queues: Buffer[][] = Array.from({ length: partitions }, () => []);
+  encoded.forEach((batch, i) => queues[i % partitions].push(batch));
+  await Promise.all(
+    queues.flatMap((queue, partition) =>
+      Array.from({ length: IN_FLIGHT_PER_PARTITION }, async () => {
+        for (let batch = queue.shift(); batch !== undefined; batch = queue.shift()) {
+          const copy = Buffer.from(batch); // its own ArrayBuffer, so it can be transferred
+          await rt.runtime.request('append', { topic, partition, batch: copy, acks: -1, logAppendTime: false }, transferListFor(copy));
+        }
+      }),
+    ),
+  );
+  return RECORDS / ((performance.now() - started) / 1000);
+}
+
+async function partitionFetch(rt: Tributary, topic: string, partitions: number): Promise<number> {
+  const started = performance.now();
+  let bytes = 0;
+  await Promise.all(
+    Array.from({ length: partitions }, async (_, partition) => {
+      let offset = 0;
+      for (;;) {
+        const result = await rt.runtime.request('fetch', { topic, partition, offset, maxBytes: 1024 * 1024, maxWaitMs: 0, minBytes: 0 });
+        if (result.bytes.byteLength === 0) break;
+        bytes += result.bytes.byteLength;
+        offset = result.nextOffset;
+      }
+    }),
+  );
+  if (bytes === 0) throw new Error('fetched nothing');
+  return RECORDS / ((performance.now() - started) / 1000);
+}
+
+async function produce(rt: Tributary, topic: string): Promise<number> {
+  const producer = rt.producer();
+  const started = performance.now();
+  const sends: Promise<unknown>[] = [];
+  for (let i = 0; i < RECORDS; i += 1000) sends.push(producer.send({ topic, messages: messages.slice(i, i + 1000) }));
+  await Promise.all(sends);
+  const rate = RECORDS / ((performance.now() - started) / 1000);
+  await producer.disconnect();
+  return rate;
+}
+
+async function consume(rt: Tributary, topic: string): Promise<number> {
+  const consumer = rt.consumer({ maxWaitTimeInMs: 50 });
+  await consumer.subscribe({ topic, fromBeginning: true });
+  const started = performance.now();
+  let count = 0;
+  for await (const batch of consumer.batches()) {
+    count += batch.messages.length;
+    if (count >= RECORDS) break;
+  }
+  const rate = count / ((performance.now() - started) / 1000);
+  await consumer.disconnect();
+  return rate;
+}
+
+interface Result {
+  threads: number;
+  partitions: number;
+  partitionAppend: number;
+  partitionFetch: number;
+  produce: number;
+  consume: number;
+}
+
+const results: Result[] = [];
+const progress = new Progress(THREAD_COUNTS.length * PARTITION_COUNTS.length);
+try {
+  for (const threads of THREAD_COUNTS) {
+    for (const partitions of PARTITION_COUNTS) {
+      const dir = path.join(root, `t${threads}-p${partitions}`);
+      const rt = await open({ dir, threads });
+      try {
+        await rt.admin.createTopic('raw', { partitions });
+        await rt.admin.createTopic('clicks', { partitions });
+        const result: Result = {
+          threads,
+          partitions,
+          partitionAppend: await partitionAppend(rt, 'raw', partitions),
+          partitionFetch: await partitionFetch(rt, 'raw', partitions),
+          produce: await produce(rt, 'clicks'),
+          consume: await consume(rt, 'clicks'),
+        };
+        results.push(result);
+        progress.step(`${threads} thread(s), ${partitions} partition(s): append ${formatRate(result.partitionAppend)} rec/s`);
+      } finally {
+        await rt.close();
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    }
+  }
+} finally {
+  progress.finish();
+  fs.rmSync(root, { recursive: true, force: true });
+}
+
+const rows: Row[] = results.map((r) => ({
+  threads: r.threads,
+  partitions: r.partitions,
+  'partition append rec/s': formatRate(r.partitionAppend),
+  'partition fetch rec/s': formatRate(r.partitionFetch),
+  'produce rec/s': formatRate(r.produce),
+  'consume rec/s': formatRate(r.consume),
+}));
+console.log(`\npartition scaling: ${RECORDS} click events per run, ${cores} cores\n`);
+printTable(rows);
+
+// The chart: for each measure, the best rate over partition counts at each thread count.
+const best = (measure: keyof Omit<Result, 'threads' | 'partitions'>) =>
+  THREAD_COUNTS.map((threads) => [threads, Math.max(...results.filter((r) => r.threads === threads).map((r) => r[measure]))] as const);
+const svg = lineChartSvg(
+  [
+    { name: 'partition append', points: best('partitionAppend') },
+    { name: 'partition fetch', points: best('partitionFetch') },
+    { name: 'produce (1 client)', points: best('produce') },
+    { name: 'consume (1 client)', points: best('consume') },
+  ],
+  { title: `tributary: records/s against worker threads (${cores} cores)`, xLabel: 'worker threads', yLabel: 'records/s (best over partition counts)' },
+);
+const json = writeResults('partition-scaling', { records: RECORDS, cores, results });
+const chart = path.join(path.dirname(json), 'partition-scaling.svg');
+fs.writeFileSync(chart, svg);
+console.log(`\nwrote ${json}\nwrote ${chart}`);

@@ -1,0 +1,124 @@
+/**
+ * Produce and consume through the embedded runtime: 100-byte JSON click events, 8 partitions.
+ *
+ *   npm run bench [-- --records 1000000 --threads 2 --seconds 3]
+ *
+ * Measures, in one run:
+ *   - produce rate: the producer's maximum throughput (sends of 1,000 records each, as many in
+ *     flight as `bufferMemory` admits), until every record is acknowledged (acks -1, idempotent);
+ *   - consume rate: a consumer reading every partition from the beginning, records handed to the
+ *     application as decoded key/value Buffers (the `batches()` iterator);
+ *   - produce latency at fixed offered loads (10%, 25% and 50% of the measured maximum): every
+ *     millisecond a send of the due records, each send's time to acknowledgement recorded in an
+ *     HDR histogram; p50 / p99 / p99.9.
+ * Prints a table and writes bench/results/produce-consume.json.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { build as buildHistogram } from 'hdr-histogram-js';
+import { open } from '../src/index.js';
+import { ClickStream, type ClickRecord } from '../src/workload/click-events.js';
+import { Progress, formatRate, printTable, writeResults, type Row } from './lib/report.js';
+
+const { values: args } = parseArgs({
+  options: {
+    records: { type: 'string', default: '1000000' },
+    threads: { type: 'string', default: String(os.availableParallelism()) },
+    partitions: { type: 'string', default: '8' },
+    seconds: { type: 'string', default: '3' },
+  },
+});
+const RECORDS = Number(args.records);
+const THREADS = Number(args.threads);
+const PARTITIONS = Number(args.partitions);
+const LOAD_SECONDS = Number(args.seconds);
+const SEND_SIZE = 1000;
+const LOAD_FRACTIONS = [0.1, 0.25, 0.5];
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tributary-bench-pc-'));
+const records: ClickRecord[] = new ClickStream({ seed: 42 }).records(RECORDS);
+const messages = records.map((r) => ({ key: r.key, value: r.value, timestamp: r.timestamp }));
+const progress = new Progress(2 + LOAD_FRACTIONS.length);
+const rt = await open({ dir, threads: THREADS });
+
+try {
+  await rt.admin.createTopic('clicks', { partitions: PARTITIONS });
+  await rt.admin.createTopic('latency', { partitions: PARTITIONS });
+
+  // Maximum produce rate.
+  const producer = rt.producer();
+  let started = performance.now();
+  const sends: Promise<unknown>[] = [];
+  for (let i = 0; i < RECORDS; i += SEND_SIZE) sends.push(producer.send({ topic: 'clicks', messages: messages.slice(i, i + SEND_SIZE) }));
+  await Promise.all(sends);
+  const produceRate = RECORDS / ((performance.now() - started) / 1000);
+  progress.step(`produce ${formatRate(produceRate)} rec/s`);
+
+  // Consume rate.
+  const consumer = rt.consumer({ maxWaitTimeInMs: 100 });
+  await consumer.subscribe({ topic: 'clicks', fromBeginning: true });
+  started = performance.now();
+  let consumed = 0;
+  let valueBytes = 0;
+  for await (const batch of consumer.batches()) {
+    for (const message of batch.messages) valueBytes += message.value === null ? 0 : message.value.length;
+    consumed += batch.messages.length;
+    if (consumed >= RECORDS) break;
+  }
+  const consumeRate = consumed / ((performance.now() - started) / 1000);
+  if (consumed !== RECORDS || valueBytes === 0) throw new Error(`consumed ${consumed} of ${RECORDS} records`);
+  await consumer.disconnect();
+  progress.step(`consume ${formatRate(consumeRate)} rec/s`);
+
+  // Latency at fixed offered loads.
+  const latencies: { load: number; offered: number; achieved: number; p50: number; p99: number; p999: number; max: number }[] = [];
+  for (const fraction of LOAD_FRACTIONS) {
+    const offered = produceRate * fraction;
+    const histogram = buildHistogram({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
+    const inFlight: Promise<unknown>[] = [];
+    const loadStart = performance.now();
+    let sent = 0;
+    let next = 0;
+    while (performance.now() - loadStart < LOAD_SECONDS * 1000) {
+      const due = Math.floor(((performance.now() - loadStart) / 1000) * offered) - sent;
+      if (due > 0) {
+        const batch: typeof messages = new Array(due);
+        for (let i = 0; i < due; i++) batch[i] = messages[(next + i) % RECORDS];
+        next += due;
+        sent += due;
+        const sendStart = performance.now();
+        inFlight.push(producer.send({ topic: 'latency', messages: batch }).then(() => histogram.recordValue(Math.max(1, Math.round((performance.now() - sendStart) * 1000)))));
+      }
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    await Promise.all(inFlight);
+    const achieved = sent / ((performance.now() - loadStart) / 1000);
+    const ms = (percentile: number) => histogram.getValueAtPercentile(percentile) / 1000;
+    latencies.push({ load: fraction, offered, achieved, p50: ms(50), p99: ms(99), p999: ms(99.9), max: histogram.maxValue / 1000 });
+    progress.step(`${fraction * 100}% load: p99 ${ms(99).toFixed(2)} ms`);
+  }
+  progress.finish();
+  await producer.disconnect();
+
+  console.log(`\nproduce/consume: ${RECORDS} click events (~100 B), ${PARTITIONS} partitions, ${THREADS} threads, acks -1, idempotent\n`);
+  printTable([
+    { measure: 'produce (max)', 'records/s': formatRate(produceRate) },
+    { measure: 'consume', 'records/s': formatRate(consumeRate) },
+  ]);
+  console.log('');
+  const latencyRows: Row[] = latencies.map((l) => ({
+    'offered load': `${(l.load * 100).toFixed(0)}% (${formatRate(l.offered)}/s)`,
+    achieved: formatRate(l.achieved),
+    'p50 ms': l.p50.toFixed(2),
+    'p99 ms': l.p99.toFixed(2),
+    'p99.9 ms': l.p999.toFixed(2),
+    'max ms': l.max.toFixed(2),
+  }));
+  printTable(latencyRows);
+  console.log(`\nwrote ${writeResults('produce-consume', { records: RECORDS, threads: THREADS, partitions: PARTITIONS, produceRecordsPerSec: produceRate, consumeRecordsPerSec: consumeRate, latency: latencies })}`);
+} finally {
+  await rt.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+}
