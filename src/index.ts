@@ -1,4 +1,12 @@
 /**
  * `tributary`: the embedded runtime's public entry point.
  */
+export { open, Tributary, type TributaryOptions } from './tributary.js';
 export { TributaryError, type ErrorCode, type SerializedTributaryError } from './errors.js';
+export type { Admin, TopicDescription, PartitionDescription } from './runtime/admin.js';
+export type { TopicConfigInput } from './runtime/topic-config.js';
+export type { RuntimeEvents, WorkerRestartedEvent } from './runtime/runtime.js';
+export { Producer, type ProducerOptions, type RecordMetadata, type ProducerMessage } from './client/producer.js';
+export { Consumer, type ConsumerOptions, type ConsumerRecord, type KafkaMessage, type EachMessagePayload, type EachBatchPayload } from './client/consumer.js';
+export { createDefaultPartitioner, murmur2, type Partitioner } from './client/partitioner.js';
+export { resolveSerde, type Serde, type SerdeName } from './client/serde.js';

@@ -1,0 +1,76 @@
+/**
+ * The embedded runtime as an application sees it: `open()` a data directory, then use `admin`,
+ * `producer()` and `consumer()` as KafkaJS code uses `kafka.admin()`, `kafka.producer()` and
+ * `kafka.consumer()`.
+ *
+ * This facade sits above both the runtime (threads, partitions, metadata) and the clients, which
+ * only know the runtime through `PartitionClient`; it is the one place that ties them together
+ * and tracks the clients it made, so `close()` can flush producers and stop consumers before the
+ * partitions close underneath them.
+ */
+import { Consumer, type ConsumerOptions } from './client/consumer.js';
+import { Producer, type ProducerOptions, type RecordBytes } from './client/producer.js';
+import type { Admin } from './runtime/admin.js';
+import { Runtime, type RuntimeEvents, type RuntimeOptions } from './runtime/runtime.js';
+
+export type TributaryOptions = RuntimeOptions;
+
+export class Tributary {
+  private readonly clients = new Set<{ disconnect(): Promise<void> }>();
+
+  private constructor(readonly runtime: Runtime) {}
+
+  /**
+   * Opens (creating if needed) the runtime in `options.dir` (default `./.tributary`) with
+   * `options.threads` worker threads (default: one per core). Fails with DIR_LOCKED if another
+   * runtime, in this process or another, has the directory open.
+   */
+  static async open(options?: TributaryOptions): Promise<Tributary> {
+    return new Tributary(await Runtime.open(options));
+  }
+
+  /** Topic administration: createTopic(s), deleteTopic(s), listTopics, describeTopic, offsets, deleteRecords. */
+  get admin(): Admin {
+    return this.runtime.admin;
+  }
+
+  /** The data directory, resolved. */
+  get dir(): string {
+    return this.runtime.dir;
+  }
+
+  /** Worker threads hosting partitions. */
+  get threads(): number {
+    return this.runtime.threads;
+  }
+
+  producer<K = RecordBytes, V = RecordBytes>(options?: ProducerOptions<K, V>): Producer<K, V> {
+    return this.track(new Producer<K, V>(this.runtime, options));
+  }
+
+  consumer<K = Buffer | null, V = Buffer | null>(options?: ConsumerOptions<K, V>): Consumer<K, V> {
+    return this.track(new Consumer<K, V>(this.runtime, options));
+  }
+
+  on<E extends keyof RuntimeEvents>(event: E, listener: (...args: RuntimeEvents[E]) => void): this {
+    this.runtime.on(event, listener as never);
+    return this;
+  }
+
+  /** Flushes and disconnects every producer, stops every consumer, then closes the partitions and releases the directory. */
+  async close(): Promise<void> {
+    await Promise.allSettled([...this.clients].map((client) => client.disconnect()));
+    this.clients.clear();
+    await this.runtime.close();
+  }
+
+  private track<T extends { disconnect(): Promise<void> }>(client: T): T {
+    this.clients.add(client);
+    return client;
+  }
+}
+
+/** Opens an embedded runtime; see `Tributary.open`. */
+export function open(options?: TributaryOptions): Promise<Tributary> {
+  return Tributary.open(options);
+}
