@@ -40,6 +40,8 @@ describe('README code blocks', () => {
     it(`block ${index + 1} runs: ${title.slice(0, 60)}`, async () => {
       const dir = fs.mkdtempSync(path.join(workDir, `block-${index + 1}-`));
       const file = path.join(dir, 'block.ts');
+      // As in a new ESM project: blocks use top-level await.
+      fs.writeFileSync(path.join(dir, 'package.json'), '{ "type": "module" }\n');
       fs.writeFileSync(file, localise(code));
       await run(process.execPath, ['--import', tsxLoader, file], { cwd: dir, timeout: 60_000 });
     });
