@@ -8,7 +8,9 @@
  */
 import type { CompressionName } from '../record/index.js';
 import type { Acks, AppendResponse } from '../runtime/messages.js';
-import type { PendingRecord, PreparedTopic } from './producer-message.js';
+import type { SizedRecords } from '../record/batch-encoder.js';
+import { varintSize } from '../record/varint.js';
+import type { MessageHeadersArray, PreparedTopic } from './producer-message.js';
 
 /**
  * KafkaJS's RecordMetadata, one per topic-partition a send wrote to. Offsets and times are
@@ -97,14 +99,32 @@ interface Segment {
   readonly reports: boolean;
 }
 
+/** Encoded size of a record after its length varint: attributes, the two deltas, and the payload. */
+export function recordBody(payload: number, timestampDelta: number, offsetDelta: number): number {
+  return 1 + varintSize(timestampDelta) + varintSize(offsetDelta) + payload;
+}
+
 /** A waiter of `flush()` counting the batches it still waits for. */
 export interface FlushBarrier {
   remaining: number;
   readonly resolve: () => void;
 }
 
-export class ProducerBatch {
-  readonly records: PendingRecord[] = [];
+/**
+ * A batch's records are kept as columns with their sizes (`SizedRecords`), so sealing encodes
+ * them without measuring anything again, and a retry re-encodes the same bytes from them.
+ */
+export class ProducerBatch implements SizedRecords {
+  count = 0;
+  readonly keys: (Buffer | string | null)[] = [];
+  readonly values: (Buffer | string | null)[] = [];
+  /** Null until a record with headers joins. */
+  headers: (MessageHeadersArray | undefined)[] | null = null;
+  readonly keyLengths: number[] = [];
+  readonly valueLengths: number[] = [];
+  readonly timestampDeltas: number[] = [];
+  readonly bodySizes: number[] = [];
+  maxTimestamp: number;
   /** Exact encoded size of the records, uncompressed (the batch header excluded). */
   recordBytes = 0;
   /** The smallest `timeout` of the sends in the batch. */
@@ -141,22 +161,45 @@ export class ProducerBatch {
     timeoutMs: number,
   ) {
     this.timeoutMs = timeoutMs;
+    this.maxTimestamp = baseTimestamp;
   }
 
   get recordCount(): number {
-    return this.records.length;
+    return this.count;
   }
 
-  /** Adds a record of `job`; `firstInPartition` tells whether the job has no earlier batch in this partition. */
-  add(record: PendingRecord, size: number, job: SendJob, firstInPartition: boolean): void {
+  /** `SizedRecords.recordsSize`: the records' encoded size. */
+  get recordsSize(): number {
+    return this.recordBytes;
+  }
+
+  /**
+   * Adds record `index` of `prepared`, of a `job`; `body` is its encoded size after the length
+   * varint (see `recordBody`). `firstInPartition` tells whether the job has no earlier batch in
+   * this partition. Returns the record's encoded size.
+   */
+  add(prepared: PreparedTopic, index: number, body: number, job: SendJob, firstInPartition: boolean): number {
     if (job !== this.lastJob) {
       this.lastJob = job;
-      this.segments.push({ job, firstIndex: this.records.length, reports: firstInPartition });
+      this.segments.push({ job, firstIndex: this.count, reports: firstInPartition });
       job.addBatch();
       if (job.timeoutMs < this.timeoutMs) this.timeoutMs = job.timeoutMs;
     }
-    this.records.push(record);
+    const timestamp = prepared.timestamps[index];
+    const at = this.count++;
+    this.keys.push(prepared.keys[index]);
+    this.values.push(prepared.values[index]);
+    const headers = prepared.headers === null ? undefined : prepared.headers[index];
+    if (headers !== undefined) (this.headers ??= new Array<MessageHeadersArray | undefined>(at).fill(undefined))[at] = headers;
+    else if (this.headers !== null) this.headers.push(undefined);
+    this.keyLengths.push(prepared.keyLengths[index]);
+    this.valueLengths.push(prepared.valueLengths[index]);
+    this.timestampDeltas.push(timestamp - this.baseTimestamp);
+    this.bodySizes.push(body);
+    if (timestamp > this.maxTimestamp) this.maxTimestamp = timestamp;
+    const size = varintSize(body) + body;
     this.recordBytes += size;
+    return size;
   }
 
   /** Settles the batch's share of every job it holds records of. `response` is null for acks 0, which learns no offsets. */

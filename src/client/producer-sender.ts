@@ -9,7 +9,7 @@
  * lost) recognizes it and answers with the original offsets instead of appending it twice. A
  * batch larger than Node's buffer pool slice owns its ArrayBuffer and is transferred to the
  * partition's thread, which detaches it here; rather than copying every batch in case it fails
- * (~10 µs per 64 KiB, paid on every batch), the batch keeps its record objects and is re-encoded
+ * (~10 µs per 64 KiB, paid on every batch), the batch keeps its records (as columns) and is re-encoded
  * only when a retry needs it. Every record carries its own timestamp from send time and the
  * codecs are deterministic, so the re-encoded bytes are identical. Small batches live in the
  * shared pool, cannot be transferred, and are kept as they are.
@@ -42,7 +42,7 @@
  * (Kafka's producer has the same window after an epoch bump).
  */
 import { TributaryError } from '../errors.js';
-import { encodeRecordBatch } from '../record/index.js';
+import { encodeRecordBatchSized } from '../record/batch-encoder.js';
 import type { AppendResponse } from '../runtime/messages.js';
 import { transferListFor } from '../runtime/messages.js';
 import type { PartitionClient, ProducerIdentity } from '../runtime/partition-client.js';
@@ -323,7 +323,7 @@ export class ProducerSender {
 }
 
 function encode(batch: ProducerBatch): Buffer {
-  return encodeRecordBatch(batch.records, {
+  return encodeRecordBatchSized(batch, {
     compression: batch.compression,
     producerId: batch.producerId,
     producerEpoch: batch.producerEpoch,

@@ -107,10 +107,16 @@ export class Producer<K = RecordBytes, V = RecordBytes> {
     this.options = resolveProducerOptions(options as ProducerOptions<unknown, unknown> | undefined);
     const { idempotent, maxInFlightRequests, retry, batchBytes, lingerMs } = this.options;
     this.sender = new ProducerSender(client, { idempotent, maxInFlight: maxInFlightRequests, retry }, (batch) => this.onBatchDone(batch));
-    this.accumulator = new RecordAccumulator({ batchBytes, lingerMs }, this.options.partitioner ?? createDefaultPartitioner(), (batch) => {
-      this.pending.add(batch);
-      this.sender.seal(batch);
-    });
+    const custom = this.options.partitioner;
+    this.accumulator = new RecordAccumulator(
+      { batchBytes, lingerMs },
+      custom ?? createDefaultPartitioner(),
+      (batch) => {
+        this.pending.add(batch);
+        this.sender.seal(batch);
+      },
+      custom === undefined,
+    );
   }
 
   isIdempotent(): boolean {

@@ -11,11 +11,11 @@
  */
 import { TributaryError } from '../errors.js';
 import { BATCH_HEADER_SIZE } from '../record/index.js';
-import { varintSize } from '../record/varint.js';
 import type { Acks } from '../runtime/messages.js';
-import type { Partitioner } from './partitioner.js';
-import { ProducerBatch, type SendJob } from './producer-batch.js';
-import type { PendingRecord, PreparedTopic } from './producer-message.js';
+import { varintSize } from '../record/varint.js';
+import { murmur2, toPositive, type Partitioner } from './partitioner.js';
+import { ProducerBatch, recordBody, type SendJob } from './producer-batch.js';
+import type { PreparedTopic } from './producer-message.js';
 
 export interface AccumulatorConfig {
   readonly batchBytes: number;
@@ -29,12 +29,6 @@ interface TopicBatches {
   readonly lastJob: number[];
 }
 
-/** Encoded size of a record: varint body length, then attributes, deltas, and the payload. */
-function recordSize(payload: number, timestampDelta: number, offsetDelta: number): number {
-  const body = 1 + varintSize(timestampDelta) + varintSize(offsetDelta) + payload;
-  return varintSize(body) + body;
-}
-
 export class RecordAccumulator {
   /** Encoded bytes of records appended and not yet acknowledged or failed. */
   bufferedBytes = 0;
@@ -45,10 +39,19 @@ export class RecordAccumulator {
   /** Reused for every partitioner call: one object per record would be garbage on the hottest path. */
   private readonly partitionArgs = { topic: '', partitionCount: 0, key: null as Buffer | null };
 
+  /** Body size (see `recordBody`) of the record `fit` last measured. */
+  private fitBody = 0;
+
   constructor(
     private readonly config: AccumulatorConfig,
     private readonly partitioner: Partitioner,
     private readonly onSealed: (batch: ProducerBatch) => void,
+    /**
+     * `partitioner` is the default one (`createDefaultPartitioner`): a keyed record's partition is
+     * then hashed here, as it would (`toPositive(murmur2(key)) % partitionCount`), without a call
+     * through the partitioner's interface per record.
+     */
+    private readonly defaultPartitioner = false,
   ) {}
 
   /**
@@ -85,51 +88,63 @@ export class RecordAccumulator {
   }
 
   private appendTopic(job: SendJob, prepared: PreparedTopic): void {
-    const { topic, records, compression, partitionCount } = prepared;
+    const { topic, count, keys, timestamps, partitions, payloadSizes, compression, partitionCount } = prepared;
     let state = this.topics.get(topic);
     if (state === undefined) {
       state = { open: [], lastJob: [] };
       this.topics.set(topic, state);
     }
     const { open, lastJob } = state;
+    const acks = job.acks;
     const onNewBatch = this.partitioner.onNewBatch;
-    for (let i = 0; i < records.length; i++) {
-      const record = records[i];
-      const payload = record.payloadSize;
-      let partition = record.partition;
-      let size: number;
+    // A count the default partitioner would reject goes through it, to fail as it fails.
+    const hashHere = this.defaultPartitioner && Number.isSafeInteger(partitionCount) && partitionCount >= 1;
+    for (let i = 0; i < count; i++) {
+      const payload = payloadSizes[i];
+      const timestamp = timestamps[i];
+      let partition = partitions === null ? -1 : partitions[i];
+      let fits: boolean;
       if (partition >= 0) {
-        size = this.fit(open[partition], record, payload, job.acks, compression);
+        fits = this.fit(open[partition], timestamp, payload, acks, compression);
       } else {
-        partition = this.choose(topic, partitionCount, record.key as Buffer | null);
-        size = this.fit(open[partition], record, payload, job.acks, compression);
-        if (size < 0 && onNewBatch !== undefined) {
-          // KIP-480: a new batch is about to start, so a sticky partitioner may move on before the record lands.
-          onNewBatch.call(this.partitioner, topic, partition, partitionCount);
-          partition = this.choose(topic, partitionCount, record.key as Buffer | null);
-          size = this.fit(open[partition], record, payload, job.acks, compression);
+        const key = keys[i] as Buffer | null;
+        if (hashHere && key !== null) {
+          partition = toPositive(murmur2(key)) % partitionCount;
+          fits = this.fit(open[partition], timestamp, payload, acks, compression);
+          // As below, the partitioner hears of the new batch (it may be its sticky partition's); a key hashes the same after.
+          if (!fits) onNewBatch!.call(this.partitioner, topic, partition, partitionCount);
+        } else {
+          partition = this.choose(topic, partitionCount, key);
+          fits = this.fit(open[partition], timestamp, payload, acks, compression);
+          if (!fits && onNewBatch !== undefined) {
+            // KIP-480: a new batch is about to start, so a sticky partitioner may move on before the record lands.
+            onNewBatch.call(this.partitioner, topic, partition, partitionCount);
+            partition = this.choose(topic, partitionCount, key);
+            fits = this.fit(open[partition], timestamp, payload, acks, compression);
+          }
         }
       }
       let batch = open[partition];
-      if (size < 0) {
+      if (!fits) {
         if (batch !== undefined) this.seal(batch);
-        batch = new ProducerBatch(topic, partition, job.acks, compression, prepared.logAppendTime, record.timestamp, performance.now(), job.timeoutMs);
+        batch = new ProducerBatch(topic, partition, acks, compression, prepared.logAppendTime, timestamp, performance.now(), job.timeoutMs);
         open[partition] = batch;
         this.lingering.add(batch);
         if (this.timer === null) this.armTimer();
-        size = recordSize(payload, 0, 0);
+        this.fitBody = recordBody(payload, 0, 0);
       }
-      batch!.add(record, size, job, lastJob[partition] !== job.id);
+      this.bufferedBytes += batch!.add(prepared, i, this.fitBody, job, lastJob[partition] !== job.id);
       lastJob[partition] = job.id;
-      this.bufferedBytes += size;
     }
   }
 
-  /** The record's size in `batch` if it can join it, else -1. */
-  private fit(batch: ProducerBatch | undefined, record: PendingRecord, payload: number, acks: Acks, compression: string): number {
-    if (batch === undefined || batch.acks !== acks || batch.compression !== compression) return -1;
-    const size = recordSize(payload, record.timestamp - batch.baseTimestamp, batch.recordCount);
-    return BATCH_HEADER_SIZE + batch.recordBytes + size <= this.config.batchBytes ? size : -1;
+  /** Whether the record can join `batch`; if so, `fitBody` is its body size there. */
+  private fit(batch: ProducerBatch | undefined, timestamp: number, payload: number, acks: Acks, compression: string): boolean {
+    if (batch === undefined || batch.acks !== acks || batch.compression !== compression) return false;
+    const body = recordBody(payload, timestamp - batch.baseTimestamp, batch.count);
+    if (BATCH_HEADER_SIZE + batch.recordBytes + varintSize(body) + body > this.config.batchBytes) return false;
+    this.fitBody = body;
+    return true;
   }
 
   private choose(topic: string, partitionCount: number, key: Buffer | null): number {

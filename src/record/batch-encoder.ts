@@ -90,26 +90,53 @@ function writeBytes(buf: Buffer, bytes: Bytes, length: number, pos: number): num
   return pos + length;
 }
 
-/**
- * Per-record facts computed by the sizing pass and reused by the writing pass, kept in typed
- * arrays shared across calls so encoding allocates nothing per record.
- */
-let bodySizes = new Int32Array(1024);
-let keyLengths = new Int32Array(1024);
-let valueLengths = new Int32Array(1024);
-let timestampDeltas = new Float64Array(1024);
+type Headers = RecordInput['headers'];
 
-function ensureScratch(count: number): void {
-  if (bodySizes.length >= count) return;
-  const size = Math.max(count, bodySizes.length * 2);
-  bodySizes = new Int32Array(size);
-  keyLengths = new Int32Array(size);
-  valueLengths = new Int32Array(size);
-  timestampDeltas = new Float64Array(size);
+/**
+ * Records as columns, with every size the writer needs already computed: what
+ * `encodeRecordBatchSized` takes. A caller that measured its records while gathering them (the
+ * producer) hands them over as they are; `encodeRecordBatch` measures its record objects into
+ * shared scratch columns, so both paths write through the same code.
+ */
+export interface SizedRecords {
+  /** Number of records; the columns may be longer. */
+  readonly count: number;
+  readonly keys: readonly Bytes[];
+  readonly values: readonly Bytes[];
+  /** Each record's headers (undefined or empty for none), or null when no record has any. */
+  readonly headers: readonly Headers[] | null;
+  /** UTF-8 byte length of each key, -1 for null. */
+  readonly keyLengths: readonly number[];
+  readonly valueLengths: readonly number[];
+  /** Timestamp minus `baseTimestamp`, each below 2^52 in magnitude. */
+  readonly timestampDeltas: readonly number[];
+  /** Each record's size after its length varint: attributes, deltas, key, value and headers. */
+  readonly bodySizes: readonly number[];
+  /** Sum over the records of `varintSize(body) + body`. */
+  readonly recordsSize: number;
+  readonly baseTimestamp: number;
+  readonly maxTimestamp: number;
 }
 
-function headersSize(record: RecordInput, index: number): number {
-  const headers = record.headers!;
+/**
+ * Scratch columns of `encodeRecordBatch`, reused across calls so measuring allocates nothing
+ * per record; references to the caller's keys and values are dropped after each call.
+ */
+const scratch = {
+  count: 0,
+  keys: [] as Bytes[],
+  values: [] as Bytes[],
+  headers: [] as Headers[] | null,
+  keyLengths: [] as number[],
+  valueLengths: [] as number[],
+  timestampDeltas: [] as number[],
+  bodySizes: [] as number[],
+  recordsSize: 0,
+  baseTimestamp: 0,
+  maxTimestamp: 0,
+};
+
+function headersSize(headers: NonNullable<Headers>, index: number): number {
   let size = varintSize(headers.length);
   for (let h = 0; h < headers.length; h++) {
     const header = headers[h];
@@ -123,8 +150,7 @@ function headersSize(record: RecordInput, index: number): number {
   return size;
 }
 
-function writeHeaders(buf: Buffer, record: RecordInput, pos: number): number {
-  const headers = record.headers!;
+function writeHeaders(buf: Buffer, headers: NonNullable<Headers>, pos: number): number {
   pos = writeVarint(buf, headers.length, pos);
   for (let h = 0; h < headers.length; h++) {
     const header = headers[h];
@@ -144,40 +170,69 @@ export function encodeRecordBatch(records: readonly RecordInput[], options: Enco
   checkRecords(records);
   const count = records.length;
   const defaultTimestamp = options.timestamp ?? Date.now();
-  const codec = codecByName(options.compression ?? 'none');
-  ensureScratch(count);
-
   const baseTimestamp = records[0].timestamp ?? defaultTimestamp;
+  const { keys, values, keyLengths, valueLengths, timestampDeltas, bodySizes } = scratch;
+  const headers = scratch.headers!;
+  let maxTimestamp = baseTimestamp;
+  let recordsSize = 0;
+  try {
+    for (let i = 0; i < count; i++) {
+      const record = records[i];
+      const timestamp = record.timestamp ?? defaultTimestamp;
+      checkTimestamp(timestamp, i, baseTimestamp);
+      if (timestamp > maxTimestamp) maxTimestamp = timestamp;
+      const timestampDelta = timestamp - baseTimestamp;
+      const keyLength = byteLength(record.key);
+      const valueLength = byteLength(record.value);
+      const recordHeaders = record.headers;
+      const body =
+        1 + // attributes
+        varintSize(timestampDelta) +
+        varintSize(i) +
+        varintSize(keyLength) +
+        (keyLength > 0 ? keyLength : 0) +
+        varintSize(valueLength) +
+        (valueLength > 0 ? valueLength : 0) +
+        (recordHeaders === undefined || recordHeaders.length === 0 ? 1 : headersSize(recordHeaders, i));
+      keys[i] = record.key;
+      values[i] = record.value;
+      headers[i] = recordHeaders;
+      timestampDeltas[i] = timestampDelta;
+      keyLengths[i] = keyLength;
+      valueLengths[i] = valueLength;
+      bodySizes[i] = body;
+      recordsSize += varintSize(body) + body;
+    }
+    scratch.count = count;
+    scratch.recordsSize = recordsSize;
+    scratch.baseTimestamp = baseTimestamp;
+    scratch.maxTimestamp = maxTimestamp;
+    return encodeRecordBatchSized(scratch, options);
+  } finally {
+    // Keep no caller's bytes alive; the numeric columns keep their length for the next call.
+    keys.fill(null, 0, count);
+    values.fill(null, 0, count);
+    headers.fill(undefined, 0, count);
+  }
+}
+
+/**
+ * Encodes records whose sizes the caller already computed (see `SizedRecords`); the bytes are
+ * those `encodeRecordBatch` writes for the same records. The sizes are trusted: timestamps and
+ * header keys are not re-checked here. `options.timestamp` only sets a LogAppendTime batch's max
+ * timestamp.
+ */
+export function encodeRecordBatchSized(records: SizedRecords, options: EncodeOptions = {}): Buffer {
+  const count = records.count;
+  if (count < 1) checkRecords([]);
+  const codec = codecByName(options.compression ?? 'none');
   const baseOffset = checkIntegerOption('baseOffset', options.baseOffset ?? 0, 0, Number.MAX_SAFE_INTEGER);
   const producerId = checkIntegerOption('producerId', options.producerId ?? NO_PRODUCER_ID, NO_PRODUCER_ID, Number.MAX_SAFE_INTEGER);
   const producerEpoch = checkIntegerOption('producerEpoch', options.producerEpoch ?? NO_PRODUCER_EPOCH, NO_PRODUCER_EPOCH, INT16_MAX);
   const baseSequence = checkIntegerOption('baseSequence', options.baseSequence ?? NO_SEQUENCE, NO_SEQUENCE, INT32_MAX);
   const partitionLeaderEpoch = checkIntegerOption('partitionLeaderEpoch', options.partitionLeaderEpoch ?? NO_PARTITION_LEADER_EPOCH, INT32_MIN, INT32_MAX);
-  let maxTimestamp = baseTimestamp;
-  let recordsSize = 0;
-  for (let i = 0; i < count; i++) {
-    const record = records[i];
-    const timestamp = record.timestamp ?? defaultTimestamp;
-    checkTimestamp(timestamp, i, baseTimestamp);
-    if (timestamp > maxTimestamp) maxTimestamp = timestamp;
-    const timestampDelta = timestamp - baseTimestamp;
-    const keyLength = byteLength(record.key);
-    const valueLength = byteLength(record.value);
-    const body =
-      1 + // attributes
-      varintSize(timestampDelta) +
-      varintSize(i) +
-      varintSize(keyLength) +
-      (keyLength > 0 ? keyLength : 0) +
-      varintSize(valueLength) +
-      (valueLength > 0 ? valueLength : 0) +
-      (record.headers === undefined || record.headers.length === 0 ? 1 : headersSize(record, i));
-    timestampDeltas[i] = timestampDelta;
-    keyLengths[i] = keyLength;
-    valueLengths[i] = valueLength;
-    bodySizes[i] = body;
-    recordsSize += varintSize(body) + body;
-  }
+  const { keys, values, headers, keyLengths, valueLengths, timestampDeltas, bodySizes, recordsSize, baseTimestamp } = records;
+  let maxTimestamp = records.maxTimestamp;
   const logAppendTime = options.timestampType === 'log-append';
   if (logAppendTime) maxTimestamp = options.timestamp ?? maxTimestamp;
 
@@ -185,19 +240,18 @@ export function encodeRecordBatch(records: readonly RecordInput[], options: Enco
   const recordsBuf = Buffer.allocUnsafe(compressed ? recordsSize : BATCH_HEADER_SIZE + recordsSize);
   let pos = compressed ? 0 : RECORDS_OFFSET;
   for (let i = 0; i < count; i++) {
-    const record = records[i];
     pos = writeVarint(recordsBuf, bodySizes[i], pos);
     recordsBuf[pos++] = 0; // record attributes: unused in v2
     pos = writeVarint(recordsBuf, timestampDeltas[i], pos);
     pos = writeVarint(recordsBuf, i, pos);
     const keyLength = keyLengths[i];
-    pos = writeBytes(recordsBuf, record.key, keyLength, writeVarint(recordsBuf, keyLength, pos));
+    pos = writeBytes(recordsBuf, keys[i], keyLength, writeVarint(recordsBuf, keyLength, pos));
     const valueLength = valueLengths[i];
-    pos = writeBytes(recordsBuf, record.value, valueLength, writeVarint(recordsBuf, valueLength, pos));
-    if (record.headers === undefined || record.headers.length === 0) recordsBuf[pos++] = 0;
-    else pos = writeHeaders(recordsBuf, record, pos);
+    pos = writeBytes(recordsBuf, values[i], valueLength, writeVarint(recordsBuf, valueLength, pos));
+    const recordHeaders = headers === null ? undefined : headers[i];
+    if (recordHeaders === undefined || recordHeaders.length === 0) recordsBuf[pos++] = 0;
+    else pos = writeHeaders(recordsBuf, recordHeaders, pos);
   }
-
   let batch: Buffer;
   if (compressed) {
     const payload = codec.compress(recordsBuf);
