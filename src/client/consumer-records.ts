@@ -4,10 +4,10 @@
  *
  * This is the consumer's hot path, so it does not go through `decodeRecordBatch`: that builds a
  * `DecodedRecord` per record which the consumer would then copy into its own shape (a second
- * object per record), and makes its key/value views with `Buffer#subarray`. Decoding straight
- * into the delivered object keeps the per-record cost to one object and two views, and the views
- * are built with Buffer's species constructor (see `BufferView`). CRCs are not checked: the
- * partition verified every batch before answering the fetch.
+ * object per record). It runs the same record loop, `readRecords` (record/record-reader.ts),
+ * straight into the delivered object, which keeps the per-record cost to one object and two
+ * zero-copy views. CRCs are not checked: the partition verified every batch before answering the
+ * fetch.
  *
  * Two shapes are delivered: the native one (numbers, headers as `[{ key, value }]`) and KafkaJS's
  * (`offset`/`timestamp` as decimal strings, headers as an object, repeated keys as arrays), so code
@@ -15,23 +15,10 @@
  * access through a getter and cached; a value nobody reads is never parsed.
  */
 import { TributaryError } from '../errors.js';
-import {
-  ATTRIBUTES_OFFSET,
-  BASE_TIMESTAMP_OFFSET,
-  BATCH_HEADER_SIZE,
-  COMPRESSION_CODEC_MASK,
-  CONTROL_FLAG_MASK,
-  LAST_OFFSET_DELTA_OFFSET,
-  MAX_TIMESTAMP_OFFSET,
-  RECORD_COUNT_OFFSET,
-  RECORDS_OFFSET,
-  TIMESTAMP_TYPE_MASK,
-  batchSizeAt,
-} from '../record/batch-header.js';
-import { codecById } from '../record/codecs/index.js';
+import { ATTRIBUTES_OFFSET, BATCH_HEADER_SIZE, CONTROL_FLAG_MASK, LAST_OFFSET_DELTA_OFFSET, batchSizeAt } from '../record/batch-header.js';
 import { readInt64 } from '../record/int64.js';
+import { readRecords, type RecordMaker } from '../record/record-reader.js';
 import type { RecordHeader } from '../record/types.js';
-import { ByteReader } from '../record/varint.js';
 import type { Serde } from './serde.js';
 
 /** A record as the native API delivers it (`for await (const m of consumer)`). */
@@ -62,9 +49,9 @@ export interface KafkaMessage<K = Buffer | null, V = Buffer | null> {
   readonly headers: KafkaHeaders;
 }
 
-/** Builds the delivered object of one record; the decoder calls it once per delivered record. */
+/** Builds the delivered objects: `forPartition` is called once per batch, its maker once per delivered record. */
 export interface RecordFactory<T> {
-  make(topic: string, partition: number, offset: number, timestamp: number, key: Buffer | null, value: Buffer | null, headers: readonly RecordHeader[]): T;
+  forPartition(topic: string, partition: number): RecordMaker<T>;
 }
 
 /** The serdes of a consumer; a side left out stays bytes. */
@@ -72,29 +59,6 @@ export interface Serdes {
   readonly key: Serde<unknown> | undefined;
   readonly value: Serde<unknown> | undefined;
 }
-
-const NO_HEADERS: readonly RecordHeader[] = Object.freeze([]);
-
-type BufferViewConstructor = new (buffer: ArrayBufferLike, byteOffset: number, length: number) => Buffer;
-
-/**
- * Makes a Buffer viewing part of an ArrayBuffer. Two views per record make this the largest
- * single cost of decoding: `Buffer.from(arrayBuffer, offset, length)` (or `subarray`) validates its
- * arguments and runs at ~40M/s here, while Buffer's species constructor (Node's internal
- * FastBuffer, which both end in) runs at ~90M/s, worth ~30 ns a record. The species is checked
- * once to really make Buffers; if a Node version ever changes that, `Buffer.from` is used.
- */
-const BufferView: BufferViewConstructor = (() => {
-  const species = (Buffer as unknown as { [Symbol.species]?: unknown })[Symbol.species];
-  if (typeof species === 'function' && species !== Buffer) {
-    const Species = species as BufferViewConstructor;
-    const probe = new Species(new ArrayBuffer(4), 1, 2);
-    if (Buffer.isBuffer(probe) && probe.byteOffset === 1 && probe.length === 2) return Species;
-  }
-  return function viewByFrom(buffer: ArrayBufferLike, byteOffset: number, length: number): Buffer {
-    return Buffer.from(buffer, byteOffset, length);
-  } as unknown as BufferViewConstructor;
-})();
 
 /** Not-yet-deserialised marker: `undefined` and `null` are both values a serde may return. */
 const PENDING: unique symbol = Symbol('pending');
@@ -192,12 +156,12 @@ function deserialize(serde: Serde<unknown> | undefined, bytes: Buffer | null): u
 export function nativeRecordFactory<K, V>(serdes: Serdes | null): RecordFactory<ConsumerRecord<K, V>> {
   if (serdes === null) {
     return {
-      make: (topic, partition, offset, timestamp, key, value, headers) =>
+      forPartition: (topic, partition) => (offset, timestamp, key, value, headers) =>
         new PlainRecord(topic, partition, offset, timestamp, key, value, headers) as unknown as ConsumerRecord<K, V>,
     };
   }
   return {
-    make: (topic, partition, offset, timestamp, key, value, headers) =>
+    forPartition: (topic, partition) => (offset, timestamp, key, value, headers) =>
       new LazyRecord(topic, partition, offset, timestamp, key, value, headers, serdes) as unknown as ConsumerRecord<K, V>,
   };
 }
@@ -216,16 +180,14 @@ export function kafkaMessageFactory<K, V>(serdes: Serdes | null): RecordFactory<
     }
     return lastTimestampText;
   };
-  if (serdes === null) {
-    return {
-      make: (_topic, _partition, offset, timestamp, key, value, headers) =>
-        new PlainKafkaMessage(key, value, timestampText(timestamp), String(offset), kafkaHeaders(headers)) as unknown as KafkaMessage<K, V>,
-    };
-  }
-  return {
-    make: (_topic, _partition, offset, timestamp, key, value, headers) =>
-      new LazyKafkaMessage(key, value, timestampText(timestamp), String(offset), kafkaHeaders(headers), serdes) as unknown as KafkaMessage<K, V>,
-  };
+  // KafkaJS's message carries neither topic nor partition: one maker serves every partition.
+  const make: RecordMaker<KafkaMessage<K, V>> =
+    serdes === null
+      ? (offset, timestamp, key, value, headers) =>
+          new PlainKafkaMessage(key, value, timestampText(timestamp), String(offset), kafkaHeaders(headers)) as unknown as KafkaMessage<K, V>
+      : (offset, timestamp, key, value, headers) =>
+          new LazyKafkaMessage(key, value, timestampText(timestamp), String(offset), kafkaHeaders(headers), serdes) as unknown as KafkaMessage<K, V>;
+  return { forPartition: () => make };
 }
 
 /** KafkaJS gives every message its own headers object, which ported code may mutate. */
@@ -275,71 +237,6 @@ export function decodeBatchInto<T>(
   out: T[],
 ): void {
   const attributes = bytes.readInt16BE(pos + ATTRIBUTES_OFFSET);
-  const baseOffset = readInt64(bytes, pos);
   if ((attributes & CONTROL_FLAG_MASK) !== 0 || batchNextOffset(bytes, pos) <= minOffset) return;
-  const count = bytes.readInt32BE(pos + RECORD_COUNT_OFFSET);
-  const baseTimestamp = readInt64(bytes, pos + BASE_TIMESTAMP_OFFSET);
-  const logAppendTime = (attributes & TIMESTAMP_TYPE_MASK) !== 0 ? readInt64(bytes, pos + MAX_TIMESTAMP_OFFSET) : -1;
-
-  const codec = codecById(attributes & COMPRESSION_CODEC_MASK);
-  const records = codec.id === 0 ? bytes : codec.decompress(bytes.subarray(pos + RECORDS_OFFSET, end));
-  const reader = codec.id === 0 ? new ByteReader(records, pos + RECORDS_OFFSET, end) : new ByteReader(records, 0, records.length);
-  const arrayBuffer = records.buffer;
-  const viewBase = records.byteOffset;
-
-  for (let i = 0; i < count; i++) {
-    const length = reader.readVarint();
-    const recordEnd = reader.pos + length;
-    if (length < 0 || recordEnd > reader.end) throw reader.truncated();
-    reader.pos++; // record attributes: unused in v2
-    const timestampDelta = reader.readVarint();
-    const offset = baseOffset + reader.readVarint();
-    if (offset < minOffset) {
-      reader.pos = recordEnd;
-      continue;
-    }
-    const keyLength = reader.readVarint();
-    let key: Buffer | null = null;
-    if (keyLength >= 0) {
-      if (reader.pos + keyLength > recordEnd) throw reader.truncated();
-      key = new BufferView(arrayBuffer, viewBase + reader.pos, keyLength);
-      reader.pos += keyLength;
-    }
-    const valueLength = reader.readVarint();
-    let value: Buffer | null = null;
-    if (valueLength >= 0) {
-      if (reader.pos + valueLength > recordEnd) throw reader.truncated();
-      value = new BufferView(arrayBuffer, viewBase + reader.pos, valueLength);
-      reader.pos += valueLength;
-    }
-    const headerCount = reader.readVarint();
-    const headers = headerCount === 0 ? NO_HEADERS : readHeaders(reader, headerCount, arrayBuffer, viewBase);
-    if (reader.pos !== recordEnd) {
-      throw new TributaryError('INVALID_RECORD', `record ${i} of batch at offset ${baseOffset} is ${length} bytes long but its fields take ${reader.pos - recordEnd + length}`, {
-        baseOffset,
-        record: i,
-      });
-    }
-    out.push(factory.make(topic, partition, offset, logAppendTime >= 0 ? logAppendTime : baseTimestamp + timestampDelta, key, value, headers));
-  }
-}
-
-function readHeaders(reader: ByteReader, count: number, arrayBuffer: ArrayBufferLike, viewBase: number): readonly RecordHeader[] {
-  if (count < 0) throw new TributaryError('INVALID_RECORD', `negative header count ${count} at byte ${reader.pos}`, { position: reader.pos });
-  const headers: RecordHeader[] = new Array(count);
-  for (let h = 0; h < count; h++) {
-    const keyLength = reader.readVarint();
-    if (keyLength < 0 || reader.pos + keyLength > reader.end) throw reader.truncated();
-    const key = reader.buf.toString('utf8', reader.pos, reader.pos + keyLength);
-    reader.pos += keyLength;
-    const valueLength = reader.readVarint();
-    let value: Buffer | null = null;
-    if (valueLength >= 0) {
-      if (reader.pos + valueLength > reader.end) throw reader.truncated();
-      value = new BufferView(arrayBuffer, viewBase + reader.pos, valueLength);
-      reader.pos += valueLength;
-    }
-    headers[h] = { key, value };
-  }
-  return headers;
+  readRecords(bytes, pos, end, minOffset, factory.forPartition(topic, partition), out);
 }
