@@ -28,6 +28,7 @@ const { values: args } = parseArgs({
     threads: { type: 'string', default: String(os.availableParallelism()) },
     partitions: { type: 'string', default: '8' },
     seconds: { type: 'string', default: '3' },
+    'linger-ms': { type: 'string' },
   },
 });
 const RECORDS = Number(args.records);
@@ -36,6 +37,8 @@ const PARTITIONS = Number(args.partitions);
 const LOAD_SECONDS = Number(args.seconds);
 const SEND_SIZE = 1000;
 const LOAD_FRACTIONS = [0.1, 0.25, 0.5];
+/** The producer's lingerMs; its default (5 ms) unless given, since latency at low load is mostly linger. */
+const LINGER_MS = args['linger-ms'] === undefined ? undefined : Number(args['linger-ms']);
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tributary-bench-pc-'));
 const records: ClickRecord[] = new ClickStream({ seed: 42 }).records(RECORDS);
@@ -48,7 +51,7 @@ try {
   await rt.admin.createTopic('latency', { partitions: PARTITIONS });
 
   // Maximum produce rate.
-  const producer = rt.producer();
+  const producer = rt.producer(LINGER_MS === undefined ? {} : { lingerMs: LINGER_MS });
   let started = performance.now();
   const sends: Promise<unknown>[] = [];
   for (let i = 0; i < RECORDS; i += SEND_SIZE) sends.push(producer.send({ topic: 'clicks', messages: messages.slice(i, i + SEND_SIZE) }));
@@ -102,7 +105,7 @@ try {
   progress.finish();
   await producer.disconnect();
 
-  console.log(`\nproduce/consume: ${RECORDS} click events (~100 B), ${PARTITIONS} partitions, ${THREADS} threads, acks -1, idempotent\n`);
+  console.log(`\nproduce/consume: ${RECORDS} click events (~100 B), ${PARTITIONS} partitions, ${THREADS} threads, acks -1, idempotent, lingerMs ${LINGER_MS ?? '5 (default)'}\n`);
   printTable([
     { measure: 'produce (max)', 'records/s': formatRate(produceRate) },
     { measure: 'consume', 'records/s': formatRate(consumeRate) },
@@ -117,7 +120,7 @@ try {
     'max ms': l.max.toFixed(2),
   }));
   printTable(latencyRows);
-  console.log(`\nwrote ${writeResults('produce-consume', { records: RECORDS, threads: THREADS, partitions: PARTITIONS, produceRecordsPerSec: produceRate, consumeRecordsPerSec: consumeRate, latency: latencies })}`);
+  console.log(`\nwrote ${writeResults('produce-consume', { records: RECORDS, lingerMs: LINGER_MS ?? 5, threads: THREADS, partitions: PARTITIONS, produceRecordsPerSec: produceRate, consumeRecordsPerSec: consumeRate, latency: latencies })}`);
 } finally {
   await rt.close();
   fs.rmSync(dir, { recursive: true, force: true });
