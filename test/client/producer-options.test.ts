@@ -3,7 +3,7 @@ import type { Partitioner } from '../../src/client/partitioner.js';
 import { Producer } from '../../src/client/producer.js';
 import { parseProducerOptions } from '../../src/client/producer-options.js';
 import { TributaryError } from '../../src/errors.js';
-import { useHarness } from './fakes/producer-harness.js';
+import { useHarness, rejection } from './fakes/producer-harness.js';
 
 const harness = useHarness();
 
@@ -17,17 +17,6 @@ function configError(options: unknown): TributaryError {
     return error as TributaryError;
   }
   throw new Error(`${JSON.stringify(options)} was accepted`);
-}
-
-async function rejection(promise: Promise<unknown>): Promise<TributaryError> {
-  const error = await promise.then(
-    () => {
-      throw new Error('expected a rejection');
-    },
-    (caught: unknown) => caught,
-  );
-  expect(error).toBeInstanceOf(TributaryError);
-  return error as TributaryError;
 }
 
 describe('producer options', () => {

@@ -1,24 +1,12 @@
 import { describe, expect, it, vi } from 'vitest';
 import { retryDelayMs, parseRetryOptions } from '../../src/client/retry.js';
-import { TributaryError } from '../../src/errors.js';
 import { SeededRandom } from '../../src/workload/random.js';
-import { useHarness, peek } from './fakes/producer-harness.js';
+import { useHarness, peek, rejection } from './fakes/producer-harness.js';
 
 const harness = useHarness();
 
 /** No jitter: every delay is exactly initialRetryTime * multiplier^(n-1). */
 const exactRetry = { random: () => 0.5 };
-
-async function rejection(promise: Promise<unknown>): Promise<TributaryError> {
-  const error = await promise.then(
-    () => {
-      throw new Error('expected a rejection');
-    },
-    (caught: unknown) => caught,
-  );
-  expect(error).toBeInstanceOf(TributaryError);
-  return error as TributaryError;
-}
 
 describe('idempotent sequences', () => {
   it('are contiguous per partition, under one producer id', async () => {

@@ -1,22 +1,9 @@
 import { describe, expect, it, vi } from 'vitest';
 import { createDefaultPartitioner, murmur2, toPositive } from '../../src/client/partitioner.js';
 import { METADATA_WAIT_MS } from '../../src/client/producer.js';
-import { TributaryError } from '../../src/errors.js';
-import { useHarness, peek } from './fakes/producer-harness.js';
+import { useHarness, peek, rejection } from './fakes/producer-harness.js';
 
 const harness = useHarness();
-
-/** Rejection of `promise`, asserted to be a TributaryError. */
-async function rejection(promise: Promise<unknown>): Promise<TributaryError> {
-  const error = await promise.then(
-    () => {
-      throw new Error('expected a rejection');
-    },
-    (caught: unknown) => caught,
-  );
-  expect(error).toBeInstanceOf(TributaryError);
-  return error as TributaryError;
-}
 
 describe('Producer: results and placement', () => {
   it("resolves with KafkaJS's RecordMetadata, offsets as decimal strings", async () => {

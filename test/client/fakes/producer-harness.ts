@@ -1,8 +1,9 @@
+import { TributaryError } from '../../../src/errors.js';
 /**
  * Per-test setup of the producer suites: a fake client with topics, producers that are
  * disconnected and a client that is closed after each test, whatever the test left pending.
  */
-import { afterEach, vi } from 'vitest';
+import { afterEach, expect, vi } from 'vitest';
 import { Producer, type ProducerOptions } from '../../../src/client/producer.js';
 import { FakePartitionClient } from './fake-partition-client.js';
 
@@ -50,4 +51,16 @@ export async function peek<T>(promise: Promise<T>): Promise<'pending' | 'resolve
   );
   for (let i = 0; i < 10; i++) await Promise.resolve();
   return state;
+}
+
+/** Rejection of `promise`, asserted to be a TributaryError. */
+export async function rejection(promise: Promise<unknown>): Promise<TributaryError> {
+  const error = await promise.then(
+    () => {
+      throw new Error('expected a rejection');
+    },
+    (caught: unknown) => caught,
+  );
+  expect(error).toBeInstanceOf(TributaryError);
+  return error as TributaryError;
 }
