@@ -75,18 +75,14 @@ class PlainRecord {
   ) {}
 }
 
-class LazyRecord {
+/** Key and value deserialized on first access: a value nobody reads is never parsed. */
+abstract class LazyKeyValue {
   private decodedKey: unknown = PENDING;
   private decodedValue: unknown = PENDING;
 
   constructor(
-    readonly topic: string,
-    readonly partition: number,
-    readonly offset: number,
-    readonly timestamp: number,
     private readonly rawKey: Buffer | null,
     private readonly rawValue: Buffer | null,
-    readonly headers: readonly RecordHeader[],
     private readonly serdes: Serdes,
   ) {}
 
@@ -98,6 +94,21 @@ class LazyRecord {
   get value(): unknown {
     if (this.decodedValue === PENDING) this.decodedValue = deserialize(this.serdes.value, this.rawValue);
     return this.decodedValue;
+  }
+}
+
+class LazyRecord extends LazyKeyValue {
+  constructor(
+    readonly topic: string,
+    readonly partition: number,
+    readonly offset: number,
+    readonly timestamp: number,
+    rawKey: Buffer | null,
+    rawValue: Buffer | null,
+    readonly headers: readonly RecordHeader[],
+    serdes: Serdes,
+  ) {
+    super(rawKey, rawValue, serdes);
   }
 
   /** Accessors live on the prototype, which JSON.stringify does not see. */
@@ -118,28 +129,18 @@ class PlainKafkaMessage {
   ) {}
 }
 
-class LazyKafkaMessage {
+class LazyKafkaMessage extends LazyKeyValue {
   readonly attributes = 0;
-  private decodedKey: unknown = PENDING;
-  private decodedValue: unknown = PENDING;
 
   constructor(
-    private readonly rawKey: Buffer | null,
-    private readonly rawValue: Buffer | null,
+    rawKey: Buffer | null,
+    rawValue: Buffer | null,
     readonly timestamp: string,
     readonly offset: string,
     readonly headers: KafkaHeaders,
-    private readonly serdes: Serdes,
-  ) {}
-
-  get key(): unknown {
-    if (this.decodedKey === PENDING) this.decodedKey = deserialize(this.serdes.key, this.rawKey);
-    return this.decodedKey;
-  }
-
-  get value(): unknown {
-    if (this.decodedValue === PENDING) this.decodedValue = deserialize(this.serdes.value, this.rawValue);
-    return this.decodedValue;
+    serdes: Serdes,
+  ) {
+    super(rawKey, rawValue, serdes);
   }
 
   toJSON(): object {
