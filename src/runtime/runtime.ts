@@ -104,7 +104,7 @@ export class Runtime extends EventEmitter<RuntimeEvents> implements PartitionCli
         new Slot({
           index,
           requestTimeoutMs,
-          startHost: (slot: number, port: MessagePort) => pool.run({ slot, port }, { transferList: [port] }),
+          startHost: (slot: number, port: MessagePort, signal: AbortSignal) => pool.run({ slot, port }, { transferList: [port], signal }),
           partitions: () => this.placement.partitionsOn(index).map((ref) => this.openArgs(ref)),
           onRestarted: (restart) => this.emit('workerRestarted', restart),
         }),

@@ -9,13 +9,24 @@
  * recovery) and only then sends the calls that arrived meanwhile, in arrival order; each waits at
  * most its timeout. A host that keeps dying right after coming back is restarted with exponential
  * backoff instead of in a tight loop.
+ *
+ * A new host that answers none of the slot's first calls within the request timeout counts as
+ * dead too: its thread may never have started (piscina, once a thread dies while starting, starts
+ * no replacement for it and leaves the task queued, neither running nor rejecting it). The slot
+ * takes the task back through the AbortSignal it gave `startHost` (which also ends the thread if
+ * the task was running on one) and restarts with its backoff; each new `startHost` then asks the
+ * pool for a task again, which makes piscina start a thread for it.
  */
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { TributaryError } from '../errors.js';
 import type { PartitionRef, RequestType, WorkerRequests, WorkerResponse } from './messages.js';
 
-/** Starts a host for `slot` serving the contract on `port`; settles when the host stops. */
-export type HostStarter = (slot: number, port: MessagePort) => Promise<unknown>;
+/**
+ * Starts a host for `slot` serving the contract on `port`; settles when the host stops. When
+ * `signal` aborts, the host is to be given up: a task not started yet must not start, and one
+ * running must stop (its thread may be ended).
+ */
+export type HostStarter = (slot: number, port: MessagePort, signal: AbortSignal) => Promise<unknown>;
 
 export type OpenPartitionArgs = WorkerRequests['openPartition']['args'];
 
@@ -51,6 +62,10 @@ interface Host {
   readonly port: MessagePort;
   /** Settles when the host task has stopped. */
   readonly stopped: Promise<void>;
+  /** Gives the host task up (see HostStarter). */
+  readonly abort: AbortController;
+  /** Whether it has answered anything yet: a host that has not may never have started. */
+  answered: boolean;
   dead: boolean;
   /** Why it died, unless the slot closed it. */
   reason?: Error;
@@ -149,8 +164,9 @@ export class Slot {
     const { port1, port2 } = new MessageChannel();
     let host!: Host;
     let task: Promise<unknown>;
+    const abort = new AbortController();
     try {
-      task = this.options.startHost(this.index, port2);
+      task = this.options.startHost(this.index, port2, abort.signal);
     } catch (error) {
       task = Promise.reject(error);
     }
@@ -158,7 +174,7 @@ export class Slot {
       () => this.onDeath(host, new Error(`the partition host of slot ${this.index} returned while its port was open`)),
       (reason: unknown) => this.onDeath(host, reason instanceof Error ? reason : new Error(String(reason))),
     );
-    host = { port: port1, stopped, dead: false };
+    host = { port: port1, stopped, abort, answered: false, dead: false };
     port1.on('message', (response: WorkerResponse) => this.onResponse(host, response));
     port1.on('close', () => this.onDeath(host, new Error(`the port of slot ${this.index} closed`)));
     this.host = host;
@@ -168,7 +184,8 @@ export class Slot {
   /**
    * Opens the slot's partitions on a new host. A slot with none to open sends a `flush` (nothing
    * to write) instead, so that a host which cannot even load fails here rather than after the
-   * slot counts as up.
+   * slot counts as up. A host that answers none of these calls in time is given up as dead (see
+   * the class comment); the caller sees `host.dead`.
    */
   private async openPartitions(host: Host): Promise<Array<PartitionRef & { error?: Error }>> {
     const partitions = this.options.partitions();
@@ -176,6 +193,7 @@ export class Slot {
       const ping = this.internalCall('flush', {});
       this.post(ping, host);
       await ping.promise.catch(() => undefined);
+      this.giveUpIfSilent(host);
       return [];
     }
     const settled = await Promise.allSettled(
@@ -185,11 +203,22 @@ export class Slot {
         return call.promise;
       }),
     );
+    this.giveUpIfSilent(host);
     return settled.map((outcome, i) => ({
       topic: partitions[i].topic,
       partition: partitions[i].partition,
       error: outcome.status === 'rejected' ? (outcome.reason as Error) : undefined,
     }));
+  }
+
+  /** A new host whose first calls all went unanswered never started, or is stuck: it is treated as dead and its task taken back. */
+  private giveUpIfSilent(host: Host): void {
+    if (host.dead || host.answered) return;
+    const reason = new Error(
+      `the partition host of slot ${this.index} answered nothing within ${this.options.requestTimeoutMs} ms of being started: its thread did not start or is stuck`,
+    );
+    this.onDeath(host, reason);
+    host.abort.abort(reason);
   }
 
   /** A call the slot makes itself to a host that is not up yet, posted at once rather than queued behind the callers' calls. */
@@ -224,6 +253,7 @@ export class Slot {
   }
 
   private onResponse(host: Host, response: WorkerResponse): void {
+    host.answered = true;
     const call = this.calls.get(response.id);
     // An answer to a call that timed out, or one from a host already declared dead, has no taker.
     if (call === undefined || call.host !== host) return;
