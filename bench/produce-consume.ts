@@ -29,6 +29,7 @@ const { values: args } = parseArgs({
     partitions: { type: 'string', default: '8' },
     seconds: { type: 'string', default: '3' },
     'linger-ms': { type: 'string' },
+    flush: { type: 'string', default: 'interval' },
   },
 });
 const RECORDS = Number(args.records);
@@ -39,6 +40,8 @@ const SEND_SIZE = 1000;
 const LOAD_FRACTIONS = [0.1, 0.25, 0.5];
 /** The producer's lingerMs; its default (5 ms) unless given, since latency at low load is mostly linger. */
 const LINGER_MS = args['linger-ms'] === undefined ? undefined : Number(args['linger-ms']);
+/** The latency topic's fsync policy (the topic default, 'interval', unless given). */
+const FLUSH = args.flush as 'never' | 'interval' | 'always';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tributary-bench-pc-'));
 // A pool of distinct events, cycled: a million retained messages would make the benchmark's own
@@ -57,7 +60,7 @@ const rt = await open({ dir, threads: THREADS });
 
 try {
   await rt.admin.createTopic('clicks', { partitions: PARTITIONS });
-  await rt.admin.createTopic('latency', { partitions: PARTITIONS });
+  await rt.admin.createTopic('latency', { partitions: PARTITIONS, flush: FLUSH });
 
   // Maximum produce rate.
   const producer = rt.producer(LINGER_MS === undefined ? {} : { lingerMs: LINGER_MS });

@@ -6,6 +6,8 @@
  * Bytes in the buffer are already part of the log (readers are served from it) but not yet in
  * the file: a process crash loses them. `Log` documents what each fsync policy promises.
  */
+import fs from 'node:fs';
+import { storageError } from '../errors.js';
 import type { PendingBytes, Segment } from './segment.js';
 import { syncData, writeAt } from './sync-fs.js';
 import { allocIoBuffer } from './io-buffer.js';
@@ -69,6 +71,31 @@ export class Appender implements PendingBytes {
     const segment = this.segment!;
     syncData(segment.handle(true), segment.paths.log);
     this.unsynced = false;
+  }
+
+  /**
+   * Writes out the buffer now and fdatasyncs the file on libuv's threadpool, so the owning thread
+   * keeps serving appends and fetches instead of stalling for the disk (an fdatasync takes
+   * milliseconds to tens of them; blocking on it showed up as the producer's p99 latency).
+   * The sync goes through its own file descriptor: it flushes the same file, and a roll or close
+   * of the segment meanwhile cannot pull the descriptor from under it. A segment deleted by
+   * retention in the meantime needs no durability; any other failure goes to `onError`.
+   */
+  syncInBackground(onError: (error: Error) => void): void {
+    this.writeOut();
+    if (!this.unsynced) return;
+    this.unsynced = false;
+    const file = this.segment!.paths.log;
+    fs.open(file, 'r', (openError, fd) => {
+      if (openError !== null) {
+        if (openError.code !== 'ENOENT') onError(storageError('open', file, openError));
+        return;
+      }
+      fs.fdatasync(fd, (syncError) => {
+        fs.close(fd, () => undefined);
+        if (syncError !== null) onError(storageError('fdatasync', file, syncError));
+      });
+    });
   }
 
   copyPending(from: number, target: Uint8Array, targetOffset: number, length: number): void {

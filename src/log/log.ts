@@ -16,7 +16,7 @@
  * | fsync policy | process crash (kill, OOM, uncaught error) | machine crash (power loss, kernel panic) |
  * | --- | --- | --- |
  * | `always` | yes: written and fdatasynced before `append` returns | yes |
- * | `interval` | once written to the file: when the append buffer fills, at `flush()`, `roll()`, `close()`, or at the latest `flushIntervalMs` later | once fdatasynced: at `flush()`, `roll()`, `close()`, or at the latest `flushIntervalMs` later |
+ * | `interval` | once written to the file: when the append buffer fills, at `flush()`, `roll()`, `close()`, or at the latest `flushIntervalMs` later | once fdatasynced: at `flush()`, `roll()`, `close()`, or by the interval timer, which writes at most `flushIntervalMs` later and fdatasyncs on the threadpool without blocking the log's thread |
  * | `never` | as `interval` | only when the OS writes the pages back (Linux: typically within 30 s), or at `flush()`, `roll()`, `close()` |
  *
  * Until it is written, an acknowledged batch lives only in the appender's buffer, in this
@@ -502,7 +502,7 @@ export class Log {
   private onFlushTimer(): void {
     if (this.closed || this.failure !== null || !this.appender.dirty) return;
     try {
-      if (this.config.fsync === 'interval') this.appender.sync();
+      if (this.config.fsync === 'interval') this.appender.syncInBackground((error) => this.fail(error));
       else this.appender.writeOut();
     } catch (error) {
       this.fail(error);
