@@ -4,13 +4,14 @@
  * closes the port. All logic lives in PartitionHost; this file only wires the port to it.
  */
 import { PartitionHost } from '../src/partition/partition-host.js';
-import type { WorkerHostTask, WorkerRequest } from '../src/runtime/messages.js';
+import type { HostReady, WorkerHostTask, WorkerRequest } from '../src/runtime/messages.js';
 
 export default async function hostPartitions(task: WorkerHostTask): Promise<void> {
   const { port } = task;
   const host = new PartitionHost((response, transfer) => port.postMessage(response, transfer));
   const closed = new Promise<void>((resolve) => port.once('close', resolve));
   port.on('message', (request: WorkerRequest) => host.handle(request));
+  port.postMessage({ ready: true } satisfies HostReady);
   await closed;
   // Logs are closed cleanly (written, fdatasynced, marked) so the next open skips recovery.
   host.close();

@@ -126,6 +126,15 @@ export type WorkerResponse<T extends RequestType = RequestType> =
   | { readonly id: number; readonly ok: true; readonly result: WorkerRequests[T]['result'] }
   | { readonly id: number; readonly ok: false; readonly error: SerializedTributaryError };
 
+/**
+ * The first message a host posts on its port, before it answers anything: proof that its thread
+ * runs and serves the port. The slot waits for it (up to its request timeout) before it opens
+ * partitions, so a slow log recovery is never mistaken for a thread that never started.
+ */
+export interface HostReady {
+  readonly ready: true;
+}
+
 /** What the runtime hands a worker thread when it starts hosting partitions on it. */
 export interface WorkerHostTask {
   /** The thread's slot number, 0..threads-1: placement assigns partitions to slots. */

@@ -10,16 +10,16 @@
  * most its timeout. A host that keeps dying right after coming back is restarted with exponential
  * backoff instead of in a tight loop.
  *
- * A new host that answers none of the slot's first calls within the request timeout counts as
- * dead too: its thread may never have started (piscina, once a thread dies while starting, starts
- * no replacement for it and leaves the task queued, neither running nor rejecting it). The slot
+ * A new host that does not post its `HostReady` hello within the request timeout counts as dead
+ * too: its thread may never have started (piscina, once a thread dies while starting, starts no
+ * replacement for it and leaves the task queued, neither running nor rejecting it). The slot
  * takes the task back through the AbortSignal it gave `startHost` (which also ends the thread if
  * the task was running on one) and restarts with its backoff; each new `startHost` then asks the
  * pool for a task again, which makes piscina start a thread for it.
  */
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { TributaryError } from '../errors.js';
-import type { PartitionRef, RequestType, WorkerRequests, WorkerResponse } from './messages.js';
+import type { HostReady, PartitionRef, RequestType, WorkerRequests, WorkerResponse } from './messages.js';
 
 /**
  * Starts a host for `slot` serving the contract on `port`; settles when the host stops. When
@@ -64,8 +64,9 @@ interface Host {
   readonly stopped: Promise<void>;
   /** Gives the host task up (see HostStarter). */
   readonly abort: AbortController;
-  /** Whether it has answered anything yet: a host that has not may never have started. */
-  answered: boolean;
+  /** Resolves true on the host's hello, false if it dies first. */
+  readonly ready: Promise<boolean>;
+  readonly markReady: (ready: boolean) => void;
   dead: boolean;
   /** Why it died, unless the slot closed it. */
   reason?: Error;
@@ -174,28 +175,27 @@ export class Slot {
       () => this.onDeath(host, new Error(`the partition host of slot ${this.index} returned while its port was open`)),
       (reason: unknown) => this.onDeath(host, reason instanceof Error ? reason : new Error(String(reason))),
     );
-    host = { port: port1, stopped, abort, answered: false, dead: false };
-    port1.on('message', (response: WorkerResponse) => this.onResponse(host, response));
+    let markReady!: (ready: boolean) => void;
+    const ready = new Promise<boolean>((resolve) => (markReady = resolve));
+    host = { port: port1, stopped, abort, ready, markReady, dead: false };
+    port1.on('message', (message: WorkerResponse | HostReady) => {
+      if ('ready' in message) host.markReady(true);
+      else this.onResponse(host, message);
+    });
     port1.on('close', () => this.onDeath(host, new Error(`the port of slot ${this.index} closed`)));
     this.host = host;
     return host;
   }
 
   /**
-   * Opens the slot's partitions on a new host. A slot with none to open sends a `flush` (nothing
-   * to write) instead, so that a host which cannot even load fails here rather than after the
-   * slot counts as up. A host that answers none of these calls in time is given up as dead (see
-   * the class comment); the caller sees `host.dead`.
+   * Opens the slot's partitions on a new host, once it has said it is ready. A host that does not
+   * within the request timeout is given up as dead (see the class comment); the caller sees
+   * `host.dead`. After the hello, a partition that fails or is slow to open is reported as failed
+   * and the slot comes up regardless.
    */
   private async openPartitions(host: Host): Promise<Array<PartitionRef & { error?: Error }>> {
+    if (!(await this.waitReady(host))) return [];
     const partitions = this.options.partitions();
-    if (partitions.length === 0) {
-      const ping = this.internalCall('flush', {});
-      this.post(ping, host);
-      await ping.promise.catch(() => undefined);
-      this.giveUpIfSilent(host);
-      return [];
-    }
     const settled = await Promise.allSettled(
       partitions.map((args) => {
         const call = this.internalCall('openPartition', args);
@@ -203,7 +203,6 @@ export class Slot {
         return call.promise;
       }),
     );
-    this.giveUpIfSilent(host);
     return settled.map((outcome, i) => ({
       topic: partitions[i].topic,
       partition: partitions[i].partition,
@@ -211,14 +210,17 @@ export class Slot {
     }));
   }
 
-  /** A new host whose first calls all went unanswered never started, or is stuck: it is treated as dead and its task taken back. */
-  private giveUpIfSilent(host: Host): void {
-    if (host.dead || host.answered) return;
-    const reason = new Error(
-      `the partition host of slot ${this.index} answered nothing within ${this.options.requestTimeoutMs} ms of being started: its thread did not start or is stuck`,
-    );
+  /** Waits for the host's hello; a host silent past the request timeout is declared dead and its task taken back. */
+  private async waitReady(host: Host): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), this.options.requestTimeoutMs).unref()));
+    const ready = await Promise.race([host.ready, timedOut]);
+    clearTimeout(timer);
+    if (ready || host.dead) return ready && !host.dead;
+    const reason = new Error(`the partition host of slot ${this.index} did not start within ${this.options.requestTimeoutMs} ms: its thread did not start or is stuck`);
     this.onDeath(host, reason);
     host.abort.abort(reason);
+    return false;
   }
 
   /** A call the slot makes itself to a host that is not up yet, posted at once rather than queued behind the callers' calls. */
@@ -253,7 +255,6 @@ export class Slot {
   }
 
   private onResponse(host: Host, response: WorkerResponse): void {
-    host.answered = true;
     const call = this.calls.get(response.id);
     // An answer to a call that timed out, or one from a host already declared dead, has no taker.
     if (call === undefined || call.host !== host) return;
@@ -264,6 +265,7 @@ export class Slot {
   private onDeath(host: Host, reason: Error): void {
     if (host.dead) return;
     host.dead = true;
+    host.markReady(false);
     host.reason = reason;
     host.port.close();
     for (const call of [...this.calls.values()]) {

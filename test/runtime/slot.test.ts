@@ -222,4 +222,24 @@ describe('Slot', () => {
     await new Promise((resolve) => setTimeout(resolve, 250));
     expect(hosts.hosts).toHaveLength(started);
   });
+
+  it('gives up a new host that never says hello, takes its task back, and restarts with backoff', async () => {
+    const hosts = new FakeHosts();
+    const { slot, restarts } = newSlot(hosts, { requestTimeoutMs: 100 });
+    await slot.start();
+    const restarted = nextRestart(restarts);
+    hosts.silentOnStart = true;
+    hosts.latest.crash();
+    await tick();
+    const silent = hosts.latest;
+    expect(silent.silent).toBe(true);
+    // No partition is opened on a host that has not said it runs.
+    expect(silent.received).toEqual([]);
+    hosts.silentOnStart = false;
+    const event = await restarted;
+    expect(hosts.aborted).toEqual([silent]);
+    expect(event.failed).toEqual([]);
+    expect(hosts.hosts.length).toBe(3);
+    await expect(append(slot)).resolves.toMatchObject({ baseOffset: 0 });
+  });
 });
