@@ -59,6 +59,7 @@ import {
 import type { TimestampType } from '../record/types.js';
 import { Appender } from './appender.js';
 import { writeCheckpoint } from './checkpoint.js';
+import { DEFAULT_DELETE_RETENTION_MS, compactSegments, type CleanerContext, type CompactOptions, type CompactResult } from './cleaner.js';
 import { resolveLogConfig, type LogConfig } from './config.js';
 import { ensureIndexes } from './index-loader.js';
 import { LogReader } from './reader.js';
@@ -134,7 +135,7 @@ export interface RetentionResult {
   readonly logStartOffset: number;
 }
 
-export type { TimestampOffset };
+export type { TimestampOffset, CompactOptions, CompactResult };
 
 const INT32_MAX = 0x7fff_ffff;
 
@@ -315,6 +316,39 @@ export class Log {
     while (below < this.segmentList.length - 1 && this.segmentList[below + 1].baseOffset <= offset) below++;
     this.deleteOldest(below);
     return this.startOffset;
+  }
+
+  /**
+   * Compacts the closed segments (`cleanupPolicy: 'compact'`, see cleaner.ts): keeps each key's
+   * latest record, drops tombstones in segments older than `deleteRetentionMs`, keeps offsets, and
+   * swaps the rewritten segments in crash-safely. The active segment is never rewritten. Not yet
+   * scheduled by the runtime; a failure leaves the log refusing writes until reopened, as any
+   * storage failure does (reopening finishes or discards the interrupted swap).
+   */
+  compact(options: CompactOptions = {}, testHooks: { afterStep?: CleanerContext['afterStep'] } = {}): CompactResult {
+    this.checkWritable();
+    const deleteRetentionMs = options.deleteRetentionMs ?? DEFAULT_DELETE_RETENTION_MS;
+    if (!Number.isSafeInteger(deleteRetentionMs) || deleteRetentionMs < 0) {
+      throw new TributaryError('INVALID_REQUEST', `deleteRetentionMs must be a non-negative integer, got ${deleteRetentionMs}`, { deleteRetentionMs });
+    }
+    let result: CompactResult | undefined;
+    try {
+      result = compactSegments({
+        dir: this.dir,
+        segments: this.segmentList,
+        indexIntervalBytes: this.config.indexIntervalBytes,
+        now: options.now ?? this.clock(),
+        deleteRetentionMs,
+        largestTimestamp: (segment) => this.largestTimestamp(segment),
+        afterStep: testHooks.afterStep,
+      });
+    } catch (error) {
+      throw this.fail(error);
+    } finally {
+      this.closedBytes = 0;
+      for (let i = 0; i < this.segmentList.length - 1; i++) this.closedBytes += this.segmentList[i].size;
+    }
+    return result;
   }
 
   /** Closes the active segment (if it holds anything) and starts a new one at the log end offset. */

@@ -1,5 +1,7 @@
 /**
- * Opening a partition directory: Kafka's LogLoader, for a log that has no compaction yet.
+ * Opening a partition directory: Kafka's LogLoader. A compaction interrupted by a crash is
+ * finished or discarded first (`finishInterruptedSwaps`, cleaner.ts); cleaned segments keep their
+ * offset ranges contiguous, so nothing below treats them differently.
  *
  * After a clean shutdown (the marker `close()` writes last) nothing is rescanned: closed segments
  * keep their index files, and the log end offset comes from walking the batch headers after the
@@ -22,6 +24,7 @@
 import path from 'node:path';
 import { baseOffsetAt, lastOffsetAt } from '../record/batch-header.js';
 import { BatchScanner } from './batch-scanner.js';
+import { finishInterruptedSwaps } from './cleaner.js';
 import { readCheckpoint } from './checkpoint.js';
 import type { LogConfig } from './config.js';
 import { corruptSegment, loadIndexFiles, rebuildIndexes } from './index-loader.js';
@@ -61,6 +64,8 @@ const TAIL_WINDOW_BYTES = 64 * 1024;
 
 export function loadLog(dir: string, config: LogConfig, now: number): LoadedLog {
   makeDir(dir);
+  // A crash in the middle of a compaction left staged files: finish or discard that swap first (cleaner.ts).
+  finishInterruptedSwaps(dir);
   const names = listDir(dir);
   const segments = findSegments(dir, names, now);
   try {

@@ -116,6 +116,26 @@ export interface SizedRecords {
   readonly recordsSize: number;
   readonly baseTimestamp: number;
   readonly maxTimestamp: number;
+  /**
+   * Each record's offset delta, strictly increasing from >= 0, or absent/null for 0, 1, 2, ... (what
+   * every producer writes). Only the log cleaner sets it: a compacted batch keeps its survivors'
+   * original offsets, so its deltas have gaps. `bodySizes` must have been measured with these deltas.
+   */
+  readonly offsetDeltas?: readonly number[] | null;
+}
+
+/**
+ * `encodeRecordBatch`'s options for rewriting a batch with gaps between its records' offsets (the
+ * log cleaner): without them the bytes are exactly what `EncodeOptions` alone gives.
+ */
+export interface RewriteOptions extends EncodeOptions {
+  /** Each record's offset delta from `baseOffset`, strictly increasing from >= 0; default 0, 1, 2, .... */
+  readonly offsetDeltas?: readonly number[];
+  /**
+   * The header's lastOffsetDelta; default the last record's delta. Kafka's cleaner keeps the
+   * original batch's (so the producer's last sequence, baseSequence + lastOffsetDelta, survives).
+   */
+  readonly lastOffsetDelta?: number;
 }
 
 /**
@@ -134,6 +154,7 @@ const scratch = {
   recordsSize: 0,
   baseTimestamp: 0,
   maxTimestamp: 0,
+  offsetDeltas: null as readonly number[] | null,
 };
 
 function headersSize(headers: NonNullable<Headers>, index: number): number {
@@ -166,9 +187,11 @@ function writeHeaders(buf: Buffer, headers: NonNullable<Headers>, pos: number): 
  * Encodes `records` as one RecordBatch v2. Offsets are relative to `options.baseOffset` (default 0);
  * the log assigns real offsets on append by patching the header, without re-encoding.
  */
-export function encodeRecordBatch(records: readonly RecordInput[], options: EncodeOptions = {}): Buffer {
+export function encodeRecordBatch(records: readonly RecordInput[], options: RewriteOptions = {}): Buffer {
   checkRecords(records);
   const count = records.length;
+  const offsetDeltas = options.offsetDeltas ?? null;
+  if (offsetDeltas !== null) checkOffsetDeltas(offsetDeltas, count, options.lastOffsetDelta);
   const defaultTimestamp = options.timestamp ?? Date.now();
   const baseTimestamp = records[0].timestamp ?? defaultTimestamp;
   const { keys, values, keyLengths, valueLengths, timestampDeltas, bodySizes } = scratch;
@@ -188,7 +211,7 @@ export function encodeRecordBatch(records: readonly RecordInput[], options: Enco
       const body =
         1 + // attributes
         varintSize(timestampDelta) +
-        varintSize(i) +
+        varintSize(offsetDeltas === null ? i : offsetDeltas[i]) +
         varintSize(keyLength) +
         (keyLength > 0 ? keyLength : 0) +
         varintSize(valueLength) +
@@ -207,13 +230,28 @@ export function encodeRecordBatch(records: readonly RecordInput[], options: Enco
     scratch.recordsSize = recordsSize;
     scratch.baseTimestamp = baseTimestamp;
     scratch.maxTimestamp = maxTimestamp;
+    scratch.offsetDeltas = offsetDeltas;
     return encodeRecordBatchSized(scratch, options);
   } finally {
     // Keep no caller's bytes alive; the numeric columns keep their length for the next call.
     keys.fill(null, 0, count);
     values.fill(null, 0, count);
     headers.fill(undefined, 0, count);
+    scratch.offsetDeltas = null;
   }
+}
+
+function checkOffsetDeltas(deltas: readonly number[], count: number, lastOffsetDelta: number | undefined): void {
+  if (!Array.isArray(deltas) || deltas.length !== count) {
+    throw new TributaryError('INVALID_RECORD', `offsetDeltas must hold one delta per record (${count})`, { count });
+  }
+  for (let i = 0; i < count; i++) {
+    const delta = deltas[i];
+    if (!Number.isSafeInteger(delta) || delta < (i === 0 ? 0 : deltas[i - 1] + 1) || delta > INT32_MAX) {
+      throw new TributaryError('INVALID_RECORD', `offsetDeltas must be strictly increasing integers in [0, 2^31); record ${i} has ${delta}`, { record: i, delta });
+    }
+  }
+  if (lastOffsetDelta !== undefined) checkIntegerOption('lastOffsetDelta', lastOffsetDelta, deltas[count - 1], INT32_MAX);
 }
 
 /**
@@ -222,7 +260,7 @@ export function encodeRecordBatch(records: readonly RecordInput[], options: Enco
  * header keys are not re-checked here. `options.timestamp` only sets a LogAppendTime batch's max
  * timestamp.
  */
-export function encodeRecordBatchSized(records: SizedRecords, options: EncodeOptions = {}): Buffer {
+export function encodeRecordBatchSized(records: SizedRecords, options: RewriteOptions = {}): Buffer {
   const count = records.count;
   if (count < 1) checkRecords([]);
   const codec = codecByName(options.compression ?? 'none');
@@ -232,6 +270,7 @@ export function encodeRecordBatchSized(records: SizedRecords, options: EncodeOpt
   const baseSequence = checkIntegerOption('baseSequence', options.baseSequence ?? NO_SEQUENCE, NO_SEQUENCE, INT32_MAX);
   const partitionLeaderEpoch = checkIntegerOption('partitionLeaderEpoch', options.partitionLeaderEpoch ?? NO_PARTITION_LEADER_EPOCH, INT32_MIN, INT32_MAX);
   const { keys, values, headers, keyLengths, valueLengths, timestampDeltas, bodySizes, recordsSize, baseTimestamp } = records;
+  const offsetDeltas = records.offsetDeltas ?? null;
   let maxTimestamp = records.maxTimestamp;
   const logAppendTime = options.timestampType === 'log-append';
   if (logAppendTime) maxTimestamp = options.timestamp ?? maxTimestamp;
@@ -243,7 +282,7 @@ export function encodeRecordBatchSized(records: SizedRecords, options: EncodeOpt
     pos = writeVarint(recordsBuf, bodySizes[i], pos);
     recordsBuf[pos++] = 0; // record attributes: unused in v2
     pos = writeVarint(recordsBuf, timestampDeltas[i], pos);
-    pos = writeVarint(recordsBuf, i, pos);
+    pos = writeVarint(recordsBuf, offsetDeltas === null ? i : offsetDeltas[i], pos);
     const keyLength = keyLengths[i];
     pos = writeBytes(recordsBuf, keys[i], keyLength, writeVarint(recordsBuf, keyLength, pos));
     const valueLength = valueLengths[i];
@@ -271,7 +310,7 @@ export function encodeRecordBatchSized(records: SizedRecords, options: EncodeOpt
   batch.writeInt32BE(partitionLeaderEpoch, PARTITION_LEADER_EPOCH_OFFSET);
   batch[MAGIC_OFFSET] = CURRENT_MAGIC;
   batch.writeInt16BE(attributes, ATTRIBUTES_OFFSET);
-  batch.writeInt32BE(count - 1, LAST_OFFSET_DELTA_OFFSET);
+  batch.writeInt32BE(options.lastOffsetDelta ?? (offsetDeltas === null ? count - 1 : offsetDeltas[count - 1]), LAST_OFFSET_DELTA_OFFSET);
   writeInt64(batch, baseTimestamp, BASE_TIMESTAMP_OFFSET);
   writeInt64(batch, maxTimestamp, MAX_TIMESTAMP_OFFSET);
   writeInt64(batch, producerId, PRODUCER_ID_OFFSET);
