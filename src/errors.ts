@@ -64,6 +64,20 @@ const CODES = {
   INVALID_PRODUCER_EPOCH: { retriable: false, kafkaCode: 47 },
   /** The partition holds no state for this producer id, e.g. after its records were deleted (Kafka UNKNOWN_PRODUCER_ID). */
   UNKNOWN_PRODUCER_ID: { retriable: false, kafkaCode: 59 },
+  /** The member id is not (or no longer) a member of the group, e.g. after its session expired (Kafka UNKNOWN_MEMBER_ID). The member rejoins with an empty id. */
+  UNKNOWN_MEMBER_ID: { retriable: false, kafkaCode: 25 },
+  /** The request named a group generation other than the current one (Kafka ILLEGAL_GENERATION); the member rejoins. */
+  ILLEGAL_GENERATION: { retriable: false, kafkaCode: 22 },
+  /** The group is rebalancing; the member must rejoin (Kafka REBALANCE_IN_PROGRESS). */
+  REBALANCE_IN_PROGRESS: { retriable: false, kafkaCode: 27 },
+  /** Another member with the same static group.instance.id replaced this one (Kafka FENCED_INSTANCE_ID, KIP-345). */
+  FENCED_INSTANCE_ID: { retriable: false, kafkaCode: 82 },
+  /** The group is dead (deleted or unloaded); find the coordinator again and retry (Kafka COORDINATOR_NOT_AVAILABLE). */
+  COORDINATOR_NOT_AVAILABLE: { retriable: true, kafkaCode: 15 },
+  /** The member's protocol type or assignors share nothing with the group's (Kafka INCONSISTENT_GROUP_PROTOCOL). */
+  INCONSISTENT_GROUP_PROTOCOL: { retriable: false, kafkaCode: 23 },
+  /** A group with members cannot be deleted (Kafka NON_EMPTY_GROUP). */
+  NON_EMPTY_GROUP: { retriable: false, kafkaCode: 68 },
   /** The runtime, client or thread was closed; the call can never succeed on this instance. */
   CLOSED: { retriable: false, kafkaCode: -1 },
 } as const satisfies Record<string, CodeInfo>;

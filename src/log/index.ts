@@ -14,3 +14,4 @@ export {
 } from './log.js';
 export { DEFAULT_LOG_CONFIG, resolveLogConfig, type FsyncPolicy, type LogConfig } from './config.js';
 export type { RecoveryReport } from './recovery.js';
+export type { CompactOptions, CompactResult } from './cleaner.js';
