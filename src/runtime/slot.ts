@@ -116,7 +116,11 @@ export class Slot {
     const outcomes = await this.openPartitions(host);
     const failure = outcomes.find((outcome) => outcome.error !== undefined);
     if (failure !== undefined) throw failure.error;
-    if (host.dead) throw unavailable(this.index, `its thread stopped while starting (${host.reason!.message})`, host.reason);
+    if (host.dead) {
+      // The task's failure, the better reason, may settle just after the port closed.
+      await Promise.race([host.stopped, new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
+      throw unavailable(this.index, `its thread stopped while starting (${host.reason!.message})`, host.reason);
+    }
     this.becomeUp();
   }
 
@@ -173,7 +177,7 @@ export class Slot {
     }
     const stopped = task.then(
       () => this.onDeath(host, new Error(`the partition host of slot ${this.index} returned while its port was open`)),
-      (reason: unknown) => this.onDeath(host, reason instanceof Error ? reason : new Error(String(reason))),
+      (reason: unknown) => this.onDeath(host, reason instanceof Error ? reason : new Error(String(reason)), true),
     );
     let markReady!: (ready: boolean) => void;
     const ready = new Promise<boolean>((resolve) => (markReady = resolve));
@@ -262,8 +266,15 @@ export class Slot {
     else this.settle(call, TributaryError.fromJSON(response.error));
   }
 
-  private onDeath(host: Host, reason: Error): void {
-    if (host.dead) return;
+  /**
+   * `fromTask`: the reason is the host task's own failure (a thread's uncaught error, a module
+   * that failed to load), which says more than the closing of its port that often arrives first.
+   */
+  private onDeath(host: Host, reason: Error, fromTask = false): void {
+    if (host.dead) {
+      if (fromTask) host.reason = reason;
+      return;
+    }
     host.dead = true;
     host.markReady(false);
     host.reason = reason;
