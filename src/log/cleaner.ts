@@ -87,7 +87,7 @@ import type { DecodedBatch, RecordInput } from '../record/types.js';
 import { BatchScanner } from './batch-scanner.js';
 import { parseSegmentFileName } from './segment-files.js';
 import { Segment } from './segment.js';
-import { closeFile, listDir, openFile, removeFile, syncData, syncDir, writeAt } from './sync-fs.js';
+import { closeFile, listDir, openFile, removeFile, syncData, syncDir, writeAt, writeFileSynced } from './sync-fs.js';
 import { NO_TIMESTAMP } from './time-index.js';
 
 export interface CompactOptions {
@@ -258,8 +258,8 @@ function cleanSegment(ctx: CleanerContext, old: Segment, latest: Map<string, num
   }
   segment.fileBytes = position;
   segment.timeIndex.maybeAppend(segment.maxTimestamp, offsetOfMaxTs);
-  writeSynced(files.index, segment.offsetIndex.bytes());
-  writeSynced(files.timeIndex, segment.timeIndex.bytes());
+  writeFileSynced(files.index, segment.offsetIndex.bytes());
+  writeFileSynced(files.timeIndex, segment.timeIndex.bytes());
   // Kafka keeps a cleaned segment's last-modified time: retention falls back on it.
   try {
     const stat = fs.statSync(old.paths.log);
@@ -388,15 +388,6 @@ function stagedPaths(segment: Segment, suffix: string): { log: string; index: st
   return { log: log + suffix, index: index + suffix, timeIndex: timeIndex + suffix };
 }
 
-function writeSynced(file: string, data: Buffer): void {
-  const fd = openFile(file, 'w');
-  try {
-    writeAt(fd, file, data, 0, data.length, 0);
-    syncData(fd, file);
-  } finally {
-    closeFile(fd, file);
-  }
-}
 
 function rename(from: string, to: string): void {
   try {

@@ -139,13 +139,7 @@ export function listDir(dir: string): string[] {
  */
 export function replaceFile(file: string, data: Uint8Array): void {
   const temp = `${file}${TEMP_SUFFIX}`;
-  const fd = openFile(temp, 'w');
-  try {
-    writeAt(fd, temp, data, 0, data.length, 0);
-    syncData(fd, temp);
-  } finally {
-    closeFile(fd, temp);
-  }
+  writeFileSynced(temp, data);
   try {
     fs.renameSync(temp, file);
   } catch (cause) {
@@ -155,3 +149,14 @@ export function replaceFile(file: string, data: Uint8Array): void {
 
 /** Suffix of `replaceFile`'s temporary files; any found on open are leftovers of a crash. */
 export const TEMP_SUFFIX = '.tmp';
+
+/** Writes `data` as the whole content of `file` (created or truncated) and fdatasyncs it. */
+export function writeFileSynced(file: string, data: Uint8Array): void {
+  const fd = openFile(file, 'w');
+  try {
+    writeAt(fd, file, data, 0, data.length, 0);
+    syncData(fd, file);
+  } finally {
+    closeFile(fd, file);
+  }
+}

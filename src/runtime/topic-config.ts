@@ -46,8 +46,8 @@ export const parseTopicConfig = defineOptions('topic', {
   flushIntervalMs: { type: 'integer', min: 1, max: INT32_MAX, default: DEFAULT_LOG_CONFIG.flushIntervalMs },
   /**
    * Kafka `cleanup.policy`. Default `delete`: segments past `retentionMs`/`retentionBytes` are
-   * deleted. `compact` is stored and reported, but compaction is not implemented yet; until it
-   * is, a compacted topic keeps every record (as in Kafka, `compact` alone never deletes by time
+   * deleted. `compact` is stored and reported; the log can compact (`Log.compact`), but the runtime
+   * does not schedule the cleaner yet, so until it does a compacted topic keeps every record (as in Kafka, `compact` alone never deletes by time
    * or size, so retention settings do not apply to it). Nothing is lost; the log just grows.
    */
   cleanupPolicy: { type: 'enum', values: ['delete', 'compact'], default: 'delete' },
@@ -78,7 +78,7 @@ export function splitTopicConfig(config: ResolvedTopicConfig): { partitions: num
  * (group commit, see partition-actor.ts), so the buffer never holds an acknowledged batch.
  */
 export function logConfigFor(config: TopicConfig): Partial<LogConfig> {
-  // Compaction is not implemented: a `compact` topic keeps everything rather than deleting by age or size.
+  // The runtime does not run the cleaner yet: a `compact` topic keeps everything rather than deleting by age or size.
   const retains = config.cleanupPolicy === 'delete';
   return {
     segmentBytes: config.segmentBytes,
