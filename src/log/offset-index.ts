@@ -11,26 +11,15 @@
  * same thing for v2 producers (one batch per partition per request), so an index built while
  * appending is identical to one rebuilt by recovery.
  *
- * The entries live in a Buffer laid out like the file, so writing the file is one `write` of the
- * used prefix and loading one is a read with no conversion.
+ * The entries live in a Buffer laid out like the file (see IndexEntries).
  */
+import { IndexEntries } from './index-entries.js';
+
 export const OFFSET_INDEX_ENTRY_SIZE = 8;
 
-export class OffsetIndex {
-  private buf: Buffer;
-  private count: number;
-
-  /** `bytes`, when given, must already have passed `offsetIndexProblem`. */
-  constructor(
-    readonly baseOffset: number,
-    bytes?: Buffer,
-  ) {
-    this.buf = bytes ?? Buffer.allocUnsafe(64 * OFFSET_INDEX_ENTRY_SIZE);
-    this.count = bytes === undefined ? 0 : bytes.length / OFFSET_INDEX_ENTRY_SIZE;
-  }
-
-  get entries(): number {
-    return this.count;
+export class OffsetIndex extends IndexEntries {
+  constructor(baseOffset: number, bytes?: Buffer) {
+    super(baseOffset, OFFSET_INDEX_ENTRY_SIZE, bytes);
   }
 
   /** Offset of the last entry, or the base offset when empty (as Kafka reports it). */
@@ -44,12 +33,7 @@ export class OffsetIndex {
   }
 
   append(offset: number, position: number): void {
-    const at = this.count * OFFSET_INDEX_ENTRY_SIZE;
-    if (at + OFFSET_INDEX_ENTRY_SIZE > this.buf.length) {
-      const grown = Buffer.allocUnsafe(Math.max(64 * OFFSET_INDEX_ENTRY_SIZE, this.buf.length * 2));
-      this.buf.copy(grown, 0, 0, at);
-      this.buf = grown;
-    }
+    const at = this.nextEntryPosition();
     this.buf.writeInt32BE(offset - this.baseOffset, at);
     this.buf.writeInt32BE(position, at + 4);
     this.count++;
@@ -63,20 +47,7 @@ export class OffsetIndex {
 
   /** The slot of the greatest entry whose offset is <= `offset`, or -1 if there is none. */
   slotFor(offset: number): number {
-    const relative = offset - this.baseOffset;
-    let lo = 0;
-    let hi = this.count - 1;
-    let found = -1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >>> 1;
-      if (this.buf.readInt32BE(mid * OFFSET_INDEX_ENTRY_SIZE) <= relative) {
-        found = mid;
-        lo = mid + 1;
-      } else {
-        hi = mid - 1;
-      }
-    }
-    return found;
+    return this.greatestSlotAtOrBelow(offset - this.baseOffset, (slot) => this.buf.readInt32BE(slot * OFFSET_INDEX_ENTRY_SIZE));
   }
 
   offsetAt(slot: number): number {
@@ -85,11 +56,6 @@ export class OffsetIndex {
 
   positionAt(slot: number): number {
     return this.buf.readInt32BE(slot * OFFSET_INDEX_ENTRY_SIZE + 4);
-  }
-
-  /** The file's exact content (a view; copy it to keep it past the next append). */
-  bytes(): Buffer {
-    return this.buf.subarray(0, this.count * OFFSET_INDEX_ENTRY_SIZE);
   }
 }
 

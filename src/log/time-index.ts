@@ -10,26 +10,15 @@
  * An entry (T, O) promises that no record at an offset <= O has a timestamp above T.
  */
 import { readInt64, writeInt64 } from '../record/int64.js';
+import { IndexEntries } from './index-entries.js';
 
 export const TIME_INDEX_ENTRY_SIZE = 12;
 /** Kafka's RecordBatch.NO_TIMESTAMP: what an empty index reports as its last timestamp. */
 export const NO_TIMESTAMP = -1;
 
-export class TimeIndex {
-  private buf: Buffer;
-  private count: number;
-
-  /** `bytes`, when given, must already have passed `timeIndexProblem`. */
-  constructor(
-    readonly baseOffset: number,
-    bytes?: Buffer,
-  ) {
-    this.buf = bytes ?? Buffer.allocUnsafe(64 * TIME_INDEX_ENTRY_SIZE);
-    this.count = bytes === undefined ? 0 : bytes.length / TIME_INDEX_ENTRY_SIZE;
-  }
-
-  get entries(): number {
-    return this.count;
+export class TimeIndex extends IndexEntries {
+  constructor(baseOffset: number, bytes?: Buffer) {
+    super(baseOffset, TIME_INDEX_ENTRY_SIZE, bytes);
   }
 
   /** Timestamp of the last entry, or NO_TIMESTAMP when empty. */
@@ -45,12 +34,7 @@ export class TimeIndex {
   /** Appends (timestamp, offset) if timestamp is above the last entry's, as Kafka's maybeAppend does. */
   maybeAppend(timestamp: number, offset: number): void {
     if (timestamp <= this.lastTimestamp) return;
-    const at = this.count * TIME_INDEX_ENTRY_SIZE;
-    if (at + TIME_INDEX_ENTRY_SIZE > this.buf.length) {
-      const grown = Buffer.allocUnsafe(Math.max(64 * TIME_INDEX_ENTRY_SIZE, this.buf.length * 2));
-      this.buf.copy(grown, 0, 0, at);
-      this.buf = grown;
-    }
+    const at = this.nextEntryPosition();
     writeInt64(this.buf, timestamp, at);
     this.buf.writeInt32BE(offset - this.baseOffset, at + 8);
     this.count++;
@@ -61,24 +45,8 @@ export class TimeIndex {
    * greatest entry whose timestamp is <= `timestamp`, else the base offset.
    */
   lookup(timestamp: number): number {
-    let lo = 0;
-    let hi = this.count - 1;
-    let found = -1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >>> 1;
-      if (readInt64(this.buf, mid * TIME_INDEX_ENTRY_SIZE) <= timestamp) {
-        found = mid;
-        lo = mid + 1;
-      } else {
-        hi = mid - 1;
-      }
-    }
+    const found = this.greatestSlotAtOrBelow(timestamp, (slot) => readInt64(this.buf, slot * TIME_INDEX_ENTRY_SIZE));
     return found < 0 ? this.baseOffset : this.baseOffset + this.buf.readInt32BE(found * TIME_INDEX_ENTRY_SIZE + 8);
-  }
-
-  /** The file's exact content (a view; copy it to keep it past the next append). */
-  bytes(): Buffer {
-    return this.buf.subarray(0, this.count * TIME_INDEX_ENTRY_SIZE);
   }
 }
 
