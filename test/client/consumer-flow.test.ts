@@ -285,15 +285,21 @@ describe('flow control', () => {
   });
 });
 
+/** One partition holding `count` records, a consumer assigned to it with `retry`, and the crashes it reports. */
+function failureSetup(count: number, retry: Record<string, number>): { consumer: Consumer; crashes: ConsumerCrashEvent[] } {
+  const client = fakeClient();
+  client.createTopic('t', 1);
+  client.produce('t', 0, records('a', count));
+  const consumer = track(new Consumer(client, { maxWaitTimeInMs: 30, retry }));
+  consumer.assign([{ topic: 't', partition: 0, offset: 0 }]);
+  const crashes: ConsumerCrashEvent[] = [];
+  consumer.on('consumer.crash', (event) => crashes.push(event));
+  return { consumer, crashes };
+}
+
 describe('failures', () => {
   test('a failing handler is retried from the failed message, then the consumer goes on', async () => {
-    const client = fakeClient();
-    client.createTopic('t', 1);
-    client.produce('t', 0, records('a', 3));
-    const consumer = track(new Consumer(client, { maxWaitTimeInMs: 30, retry: { initialRetryTime: 5, retries: 2, factor: 0 } }));
-    consumer.assign([{ topic: 't', partition: 0, offset: 0 }]);
-    const crashes: ConsumerCrashEvent[] = [];
-    consumer.on('consumer.crash', (event) => crashes.push(event));
+    const { consumer, crashes } = failureSetup(3, { initialRetryTime: 5, retries: 2, factor: 0 });
     const attempts: string[] = [];
     let failures = 0;
     await consumer.run({
@@ -308,13 +314,7 @@ describe('failures', () => {
   });
 
   test('when handler retries run out the consumer crashes, keeping the position for the next run', async () => {
-    const client = fakeClient();
-    client.createTopic('t', 1);
-    client.produce('t', 0, records('a', 3));
-    const consumer = track(new Consumer(client, { maxWaitTimeInMs: 30, retry: { initialRetryTime: 5, retries: 1, factor: 0 } }));
-    consumer.assign([{ topic: 't', partition: 0, offset: 0 }]);
-    const crashes: ConsumerCrashEvent[] = [];
-    consumer.on('consumer.crash', (event) => crashes.push(event));
+    const { consumer, crashes } = failureSetup(3, { initialRetryTime: 5, retries: 1, factor: 0 });
     const attempts: string[] = [];
     await consumer.run({
       eachMessage: async ({ message }) => {
@@ -331,13 +331,7 @@ describe('failures', () => {
   });
 
   test('a TypeError in a handler crashes at once, without retries', async () => {
-    const client = fakeClient();
-    client.createTopic('t', 1);
-    client.produce('t', 0, records('a', 1));
-    const consumer = track(new Consumer(client, { maxWaitTimeInMs: 30, retry: { initialRetryTime: 5, factor: 0 } }));
-    consumer.assign([{ topic: 't', partition: 0, offset: 0 }]);
-    const crashes: ConsumerCrashEvent[] = [];
-    consumer.on('consumer.crash', (event) => crashes.push(event));
+    const { consumer, crashes } = failureSetup(1, { initialRetryTime: 5, factor: 0 });
     let calls = 0;
     await consumer.run({
       eachBatch: async () => {

@@ -2,27 +2,12 @@
  * Shared pieces of the partition tests: temporary directories removed after each test, batches
  * of idempotent producers, and an in-process PartitionHost driven request by request.
  */
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { afterEach } from 'vitest';
 import { PartitionHost, type PartitionHostOptions } from '../../src/partition/partition-host.js';
 import { encodeRecordBatch } from '../../src/record/batch-encoder.js';
 import { TributaryError } from '../../src/errors.js';
 import type { RequestType, WorkerRequests, WorkerResponse } from '../../src/runtime/messages.js';
+import { tempDirs as sharedTempDirs } from '../temp-dirs.js';
 
-/** Registers an afterEach that removes every directory this returns. */
-export function tempDirs(): () => string {
-  const dirs: string[] = [];
-  afterEach(() => {
-    for (const dir of dirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
-  });
-  return () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tributary-partition-'));
-    dirs.push(dir);
-    return dir;
-  };
-}
 
 export interface BatchSpec {
   readonly count: number;
@@ -96,3 +81,6 @@ export class TestHost {
 export function nextTurn(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
+
+/** Temporary directories removed after each test, named for this suite. */
+export const tempDirs = (): (() => string) => sharedTempDirs('tributary-partition-');
