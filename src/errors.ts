@@ -78,6 +78,12 @@ const CODES = {
   INCONSISTENT_GROUP_PROTOCOL: { retriable: false, kafkaCode: 23 },
   /** A group with members cannot be deleted (Kafka NON_EMPTY_GROUP). */
   NON_EMPTY_GROUP: { retriable: false, kafkaCode: 68 },
+  /** The group id is empty or otherwise unusable (Kafka INVALID_GROUP_ID). */
+  INVALID_GROUP_ID: { retriable: false, kafkaCode: 24 },
+  /** The group does not exist (Kafka GROUP_ID_NOT_FOUND), e.g. describing or deleting a group nobody created. */
+  GROUP_ID_NOT_FOUND: { retriable: false, kafkaCode: 69 },
+  /** A commit's metadata string is longer than the coordinator accepts (Kafka OFFSET_METADATA_TOO_LARGE). */
+  OFFSET_METADATA_TOO_LARGE: { retriable: false, kafkaCode: 12 },
   /** The runtime, client or thread was closed; the call can never succeed on this instance. */
   CLOSED: { retriable: false, kafkaCode: -1 },
 } as const satisfies Record<string, CodeInfo>;

@@ -34,8 +34,11 @@
 import { randomUUID } from 'node:crypto';
 import { enqueueActions, setup } from 'xstate';
 import { TributaryError, type ErrorCode } from '../errors.js';
+import type { GroupProtocol, GroupStateName, JoinGroupMember } from '../runtime/messages.js';
 
-export type GroupState = 'Empty' | 'PreparingRebalance' | 'CompletingRebalance' | 'Stable' | 'Dead';
+export type { GroupProtocol, JoinGroupMember };
+
+export type GroupState = GroupStateName;
 
 export type GroupErrorCode = Extract<
   ErrorCode,
@@ -48,11 +51,6 @@ export type GroupErrorCode = Extract<
   | 'NON_EMPTY_GROUP'
 >;
 
-/** One assignor a member supports, with its opaque subscription metadata (Kafka JoinGroup protocols). */
-export interface GroupProtocol {
-  readonly name: string;
-  readonly metadata: Uint8Array;
-}
 
 export interface GroupMember {
   readonly memberId: string;
@@ -84,12 +82,6 @@ export interface CoordinatorContext {
   readonly members: Readonly<Record<string, GroupMember>>;
   /** The responses produced by the last event processed (see the module comment). */
   readonly responses: readonly CoordinatorResponse[];
-}
-
-export interface JoinGroupMember {
-  readonly memberId: string;
-  readonly groupInstanceId: string | null;
-  readonly metadata: Uint8Array;
 }
 
 export type CoordinatorResponse =
@@ -538,7 +530,8 @@ export function createCoordinatorMachine(options: CoordinatorMachineOptions = {}
     types: {
       context: {} as CoordinatorContext,
       events: {} as CoordinatorEvent,
-      input: {} as { groupId: string },
+      /** `generationId`: the generation a group reloaded from `__consumer_offsets` had (default 0). */
+      input: {} as { groupId: string; generationId?: number },
     },
     guards: {
       goesTo: ({ context, event }, params: { from: GroupState; to: GroupState }) =>
@@ -611,7 +604,7 @@ export function createCoordinatorMachine(options: CoordinatorMachineOptions = {}
     context: ({ input }) => ({
       groupId: input.groupId,
       protocolType: null,
-      generationId: 0,
+      generationId: input.generationId ?? 0,
       leaderId: null,
       protocolName: null,
       members: {},

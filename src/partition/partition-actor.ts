@@ -151,7 +151,7 @@ export class PartitionActor {
         throw new TributaryError('INVALID_REQUEST', `fetch ${field} must be a non-negative integer, got ${value}`, { [field]: value });
       }
     }
-    const result = this.read(args);
+    const result = this.read(args.offset, args.maxBytes);
     if (args.maxWaitMs === 0 || satisfied(args, result.bytes.length)) {
       answer({ ok: true, result });
       return;
@@ -163,6 +163,12 @@ export class PartitionActor {
       answer,
     };
     this.parked.add(fetch);
+  }
+
+  /** Whole batches from `offset`, at least one even if larger than `maxBytes` (Kafka's rule), without waiting. */
+  read(offset: number, maxBytes: number): FetchResponse {
+    const { bytes, nextOffset, logStartOffset, logEndOffset } = this.log.read(offset, maxBytes);
+    return { bytes, nextOffset, logStartOffset, highWatermark: logEndOffset };
   }
 
   listOffsets(spec: OffsetSpec): ListOffsetsResponse {
@@ -200,10 +206,6 @@ export class PartitionActor {
     return `${this.topic}-${this.partition}`;
   }
 
-  private read(args: FetchArgs): FetchResponse {
-    const { bytes, nextOffset, logStartOffset, logEndOffset } = this.log.read(args.offset, args.maxBytes);
-    return { bytes, nextOffset, logStartOffset, highWatermark: logEndOffset };
-  }
 
   private wakeFetches(appended: number): void {
     for (const fetch of this.parked) {
@@ -217,7 +219,7 @@ export class PartitionActor {
     this.parked.delete(fetch);
     let outcome: FetchOutcome;
     try {
-      outcome = { ok: true, result: this.read(fetch.args) };
+      outcome = { ok: true, result: this.read(fetch.args.offset, fetch.args.maxBytes) };
     } catch (error) {
       outcome = { ok: false, error };
     }

@@ -14,7 +14,10 @@
 import { TributaryError } from '../errors.js';
 import {
   transferListFor,
+  type AppendResponse,
+  type FetchResponse,
   type PartitionRef,
+  type PartitionState,
   type RequestType,
   type WorkerRequest,
   type WorkerRequests,
@@ -24,7 +27,36 @@ import { PartitionActor, type FetchOutcome, type PartitionActorOptions } from '.
 
 export type PostResponse = (response: WorkerResponse, transfer: ArrayBuffer[]) => void;
 
-export type PartitionHostOptions = PartitionActorOptions;
+/** One partition as an extension sees it: read its batches, append batches of its own. */
+export interface HostedPartition extends PartitionRef {
+  /** Whole batches from `offset` (see PartitionActor.read). */
+  read(offset: number, maxBytes: number): FetchResponse;
+  /** Appends one batch; like a client's append, answers that depend on it leave after this turn's commit. */
+  append(batch: Uint8Array): AppendResponse;
+  readonly state: PartitionState;
+}
+
+export type ExtensionOutcome = { readonly ok: true; readonly result: unknown } | { readonly ok: false; readonly error: unknown };
+
+/**
+ * A service living beside some partitions of a host and answering requests addressed to them, as
+ * the group coordinator lives beside its `__consumer_offsets` partition. The host only routes:
+ * a request of one of `requestTypes` goes to the extension with the partition its args name.
+ */
+export interface HostExtension {
+  readonly requestTypes: ReadonlySet<RequestType>;
+  /** After a partition opens on this host (also when it is reopened on a replacement thread), before any request for it. */
+  partitionOpened(partition: HostedPartition): void;
+  /** Before a partition closes. */
+  partitionClosed(partition: PartitionRef): void;
+  /** Serves one request; `reply` may be called later (a long poll), exactly once. */
+  handle(type: RequestType, args: unknown, partition: HostedPartition, reply: (outcome: ExtensionOutcome) => void): void;
+  close(): void;
+}
+
+export interface PartitionHostOptions extends PartitionActorOptions {
+  readonly extensions?: readonly HostExtension[];
+}
 
 /** A request whose `type` selects its `args`, so a switch on `type` narrows them. */
 type AnyWorkerRequest = { [T in RequestType]: WorkerRequest<T> }[RequestType];
@@ -43,11 +75,14 @@ export class PartitionHost {
   private readonly outbox: Outgoing[] = [];
   private drain: NodeJS.Immediate | null = null;
   private closed = false;
+  private readonly extensionFor = new Map<RequestType, HostExtension>();
 
   constructor(
     private readonly post: PostResponse,
     private readonly options: PartitionHostOptions = {},
-  ) {}
+  ) {
+    for (const extension of options.extensions ?? []) for (const type of extension.requestTypes) this.extensionFor.set(type, extension);
+  }
 
   /** Partitions open here. */
   get size(): number {
@@ -75,6 +110,7 @@ export class PartitionHost {
     this.closed = true;
     if (this.drain !== null) clearImmediate(this.drain);
     this.drain = null;
+    for (const extension of this.options.extensions ?? []) extension.close();
     // Closing a log writes and fdatasyncs it, which commits whatever the queued answers wait for.
     let failure: unknown = null;
     for (const actor of this.actors.values()) {
@@ -93,6 +129,15 @@ export class PartitionHost {
 
   private dispatch(request: AnyWorkerRequest): void {
     const { id } = request;
+    const extension = this.extensionFor.get(request.type);
+    if (extension !== undefined) {
+      const actor = this.actorFor(request.args as PartitionRef);
+      extension.handle(request.type, request.args, this.hosted(actor), (outcome) => {
+        if (outcome.ok) this.respond({ id, ok: true, result: outcome.result as never }, [], actor);
+        else this.fail(id, outcome.error, actor);
+      });
+      return;
+    }
     switch (request.type) {
       case 'openPartition': {
         const { args } = request;
@@ -101,6 +146,13 @@ export class PartitionHost {
         if (actor === undefined) {
           actor = PartitionActor.open(args, args.dir, args.config, this.options);
           this.actors.set(key, actor);
+          try {
+            for (const extension of this.options.extensions ?? []) extension.partitionOpened(this.hosted(actor));
+          } catch (error) {
+            this.actors.delete(key);
+            actor.close(false);
+            throw error;
+          }
         } else if (actor.dir !== args.dir) {
           throw new TributaryError('INVALID_REQUEST', `partition ${key} is already open from ${actor.dir}, not ${args.dir}`, { dir: args.dir, openDir: actor.dir });
         }
@@ -110,6 +162,7 @@ export class PartitionHost {
       case 'closePartition': {
         const { args } = request;
         const actor = this.actorFor(args);
+        for (const extension of this.options.extensions ?? []) extension.partitionClosed(args);
         this.actors.delete(keyOf(args));
         this.uncommitted.delete(actor);
         try {
@@ -124,10 +177,7 @@ export class PartitionHost {
       case 'append': {
         const { args } = request;
         const actor = this.actorFor(args);
-        const result = actor.append(args.batch, args.logAppendTime);
-        this.uncommitted.add(actor);
-        this.scheduleDrain();
-        this.succeed(id, result, actor);
+        this.succeed(id, this.appendTo(actor, args.batch, args.logAppendTime), actor);
         return;
       }
       case 'fetch': {
@@ -173,12 +223,30 @@ export class PartitionHost {
         return;
       }
       default: {
-        const unknown: never = request;
-        throw new TributaryError('INVALID_REQUEST', `unknown worker request type ${JSON.stringify((unknown as { type: unknown }).type)}`, {
-          type: (unknown as { type: unknown }).type,
-        });
+        // An unknown type, or one served by an extension this host was not given (groups on a bare host).
+        const { type } = request as { type: unknown };
+        throw new TributaryError('INVALID_REQUEST', `no handler on this worker for request type ${JSON.stringify(type)}`, { type });
       }
     }
+  }
+
+  private appendTo(actor: PartitionActor, batch: Uint8Array, logAppendTime: boolean): AppendResponse {
+    const result = actor.append(batch, logAppendTime);
+    this.uncommitted.add(actor);
+    this.scheduleDrain();
+    return result;
+  }
+
+  private hosted(actor: PartitionActor): HostedPartition {
+    return {
+      topic: actor.topic,
+      partition: actor.partition,
+      read: (offset, maxBytes) => actor.read(offset, maxBytes),
+      append: (batch) => this.appendTo(actor, batch, false),
+      get state() {
+        return actor.state;
+      },
+    };
   }
 
   /** Runs `step` on every partition, so one failed log does not stop the others; throws the first failure afterwards. */

@@ -63,6 +63,84 @@ export interface ListOffsetsResponse {
 }
 
 /**
+ * Where a group's coordinator lives: the partition of the internal `__consumer_offsets` topic that
+ * the group id hashes to (Kafka's `partitionFor`, see `PartitionClient.groupCoordinator`). Group
+ * requests are routed like any partition request, to the thread owning that partition; the
+ * coordinator keeps the group's commits and membership as records in it.
+ */
+export interface GroupRef extends PartitionRef {
+  readonly groupId: string;
+}
+
+/** One assignor a member supports, with its opaque subscription metadata (Kafka JoinGroup `protocols`). */
+export interface GroupProtocol {
+  readonly name: string;
+  readonly metadata: Uint8Array;
+}
+
+/** A member as the leader sees it in the JoinGroup answer: its metadata for the chosen protocol. */
+export interface JoinGroupMember {
+  readonly memberId: string;
+  readonly groupInstanceId: string | null;
+  readonly metadata: Uint8Array;
+}
+
+export interface JoinGroupResult {
+  /** The member's id: assigned by the coordinator when the request carried ''. */
+  readonly memberId: string;
+  readonly generationId: number;
+  readonly protocolName: string;
+  readonly leaderId: string;
+  /** Every member with its metadata: for the leader only; empty for followers. */
+  readonly members: readonly JoinGroupMember[];
+  /** KIP-814: a static leader rejoining a Stable group must not compute a new assignment. */
+  readonly skipAssignment: boolean;
+}
+
+/** One partition's offset in an OffsetCommit. `offset` is the next offset to consume, as in Kafka. */
+export interface OffsetCommitEntry extends PartitionRef {
+  readonly offset: number;
+  /** Free text kept with the offset (Kafka `committed_metadata`); null is stored as ''. */
+  readonly metadata?: string | null;
+}
+
+export interface CommittedOffset extends PartitionRef {
+  readonly offset: number;
+  readonly metadata: string;
+  readonly commitTimestamp: number;
+}
+
+export type GroupStateName = 'Empty' | 'PreparingRebalance' | 'CompletingRebalance' | 'Stable' | 'Dead';
+
+export interface GroupMemberDescription {
+  readonly memberId: string;
+  readonly groupInstanceId: string | null;
+  readonly clientId: string;
+  /** The member's metadata for the group's protocol (for consumers: ConsumerProtocolSubscription bytes). */
+  readonly memberMetadata: Uint8Array;
+  /** The member's current assignment (for consumers: ConsumerProtocolAssignment bytes); empty while rebalancing. */
+  readonly memberAssignment: Uint8Array;
+}
+
+export interface GroupDescription {
+  readonly groupId: string;
+  readonly state: GroupStateName;
+  /** 'consumer' for consumer groups; '' for a group that only has committed offsets. */
+  readonly protocolType: string;
+  /** The chosen assignor; '' outside Stable / CompletingRebalance. */
+  readonly protocol: string;
+  readonly generationId: number;
+  readonly leaderId: string | null;
+  readonly members: readonly GroupMemberDescription[];
+}
+
+export interface GroupListing {
+  readonly groupId: string;
+  readonly protocolType: string;
+  readonly state: GroupStateName;
+}
+
+/**
  * Request kinds: the arguments each takes and the result each answers with.
  * `openPartition` is idempotent; a partition answers PARTITION_UNAVAILABLE until opened.
  */
@@ -101,6 +179,77 @@ export interface WorkerRequests {
   describePartition: {
     args: PartitionRef;
     result: PartitionState;
+  };
+  /**
+   * Kafka JoinGroup: answered when the rebalance this join takes part in completes (a long poll,
+   * bounded by the group's rebalance timeout). A new member sends memberId ''.
+   */
+  joinGroup: {
+    args: GroupRef & {
+      readonly memberId: string;
+      readonly groupInstanceId: string | null;
+      readonly clientId: string;
+      readonly protocolType: string;
+      readonly protocols: readonly GroupProtocol[];
+      readonly sessionTimeoutMs: number;
+      readonly rebalanceTimeoutMs: number;
+    };
+    result: JoinGroupResult;
+  };
+  /** Kafka SyncGroup: the leader sends every member's assignment; each member gets its own (a follower waits for the leader's). */
+  syncGroup: {
+    args: GroupRef & {
+      readonly memberId: string;
+      readonly groupInstanceId: string | null;
+      readonly generationId: number;
+      /** memberId → assignment bytes; only the leader's are used. */
+      readonly assignments: Readonly<Record<string, Uint8Array>> | null;
+    };
+    result: { readonly assignment: Uint8Array };
+  };
+  /** Kafka Heartbeat: fails REBALANCE_IN_PROGRESS when the member must rejoin. */
+  heartbeat: {
+    args: GroupRef & { readonly memberId: string; readonly groupInstanceId: string | null; readonly generationId: number };
+    result: null;
+  };
+  leaveGroup: {
+    args: GroupRef & { readonly memberId: string; readonly groupInstanceId: string | null };
+    result: null;
+  };
+  /**
+   * Kafka OffsetCommit. A member commits with its memberId and generation (checked as Kafka
+   * does: UNKNOWN_MEMBER_ID, ILLEGAL_GENERATION, REBALANCE_IN_PROGRESS). generationId -1 with
+   * memberId '' is a commit from outside the group (admin, `assign()` consumers), accepted only
+   * while the group has no members. Answered once the commit records are in the log.
+   */
+  commitOffsets: {
+    args: GroupRef & {
+      readonly memberId: string;
+      readonly groupInstanceId: string | null;
+      readonly generationId: number;
+      readonly offsets: readonly OffsetCommitEntry[];
+    };
+    result: null;
+  };
+  /** Kafka OffsetFetch: the committed offsets of the named partitions (those without one are left out), or of all when `partitions` is null. */
+  fetchOffsets: {
+    args: GroupRef & { readonly partitions: readonly PartitionRef[] | null };
+    result: readonly CommittedOffset[];
+  };
+  /** Kafka DescribeGroups for one group; an unknown group is described as Dead with no members, as Kafka does. */
+  describeGroup: {
+    args: GroupRef;
+    result: GroupDescription;
+  };
+  /** Kafka ListGroups, for the groups coordinated by one `__consumer_offsets` partition. */
+  listGroups: {
+    args: PartitionRef;
+    result: readonly GroupListing[];
+  };
+  /** Kafka DeleteGroups: removes the group and its committed offsets; NON_EMPTY_GROUP while it has members, GROUP_ID_NOT_FOUND if unknown. */
+  deleteGroup: {
+    args: GroupRef;
+    result: null;
   };
   /** Applies time and size retention to every partition of the worker. */
   applyRetention: {

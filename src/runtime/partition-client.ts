@@ -4,7 +4,7 @@
  * can a test double, and later the connector to an external Kafka cluster.
  */
 import type { CompressionName } from '../record/index.js';
-import type { RequestType, WorkerRequests } from './messages.js';
+import type { GroupRef, RequestType, WorkerRequests } from './messages.js';
 
 export interface TopicMetadata {
   readonly name: string;
@@ -34,6 +34,12 @@ export interface PartitionClient {
     args: WorkerRequests[T]['args'],
     transfer?: readonly ArrayBuffer[],
   ): Promise<WorkerRequests[T]['result']>;
+  /**
+   * Where the coordinator of `groupId` lives (Kafka FindCoordinator): the `__consumer_offsets`
+   * partition the id hashes to, created with the runtime's first group. Group requests
+   * (`joinGroup`, `commitOffsets`, ...) carry this ref. INVALID_GROUP_ID for an empty id.
+   */
+  groupCoordinator(groupId: string): Promise<GroupRef>;
   /** A fresh producer id (epoch 0) for an idempotent producer; ids are never reused, even across restarts. */
   initProducerId(): Promise<ProducerIdentity>;
 }

@@ -27,12 +27,13 @@ import { TributaryError, storageError } from '../errors.js';
 import { partitionWorkerEntry } from '../partition/worker-entry.js';
 import { Admin } from './admin.js';
 import { lockDir, type DirLock } from './dir-lock.js';
-import type { PartitionRef, RequestType, WorkerHostTask, WorkerRequests } from './messages.js';
+import type { GroupRef, PartitionRef, RequestType, WorkerHostTask, WorkerRequests } from './messages.js';
+import { OFFSETS_TOPIC, offsetsPartitionFor, offsetsTopicConfig } from './offsets-topic.js';
 import { defineOptions, type OptionsInput } from './options.js';
 import type { PartitionClient, ProducerIdentity, TopicMetadata } from './partition-client.js';
 import { Placement } from './placement.js';
 import { Slot, type OpenPartitionArgs, type SlotRestart } from './slot.js';
-import { logConfigFor } from './topic-config.js';
+import { logConfigFor, type TopicConfig } from './topic-config.js';
 import { TopicStore, type StoredTopic } from './topic-store.js';
 
 const INT32_MAX = 0x7fff_ffff;
@@ -55,6 +56,13 @@ export const parseRuntimeOptions = defineOptions('runtime', {
    * on top. Default 30 s.
    */
   requestTimeoutMs: { type: 'integer', min: 1, max: INT32_MAX, default: 30_000 },
+  /**
+   * Partitions of `__consumer_offsets`, created with the first consumer group (Kafka
+   * `offsets.topic.num.partitions`, default 50 there). Groups spread over threads by partition, so
+   * more partitions than threads; fixed once created, since a group's partition follows from it.
+   * Default 16.
+   */
+  offsetsTopicPartitions: { type: 'integer', min: 1, max: 1000, default: 16 },
 });
 
 export type RuntimeOptions = OptionsInput<typeof parseRuntimeOptions.schema>;
@@ -95,6 +103,7 @@ export class Runtime extends EventEmitter<RuntimeEvents> implements PartitionCli
     private readonly pool: Piscina<WorkerHostTask, void>,
     requestTimeoutMs: number,
     retentionCheckIntervalMs: number,
+    private readonly offsetsTopicPartitions: number,
   ) {
     super();
     this.admin = new Admin(this);
@@ -135,7 +144,17 @@ export class Runtime extends EventEmitter<RuntimeEvents> implements PartitionCli
       });
       // Without a listener an 'error' event would throw; a thread's failure reaches its slot as a rejected host task.
       pool.on('error', () => undefined);
-      runtime = new Runtime(lock.dir, options.threads, lock, store, placement, pool, options.requestTimeoutMs, options.retentionCheckIntervalMs);
+      runtime = new Runtime(
+        lock.dir,
+        options.threads,
+        lock,
+        store,
+        placement,
+        pool,
+        options.requestTimeoutMs,
+        options.retentionCheckIntervalMs,
+        options.offsetsTopicPartitions,
+      );
     } catch (error) {
       await pool?.destroy();
       lock.release();
@@ -178,6 +197,15 @@ export class Runtime extends EventEmitter<RuntimeEvents> implements PartitionCli
     const slot = this.placement.slotOf(args.topic, args.partition);
     if (slot === undefined) return Promise.reject(unknownPartition(args.topic, args.partition, this.store.get(args.topic)));
     return this.slots[slot].call(type, args, transfer);
+  }
+
+  async groupCoordinator(groupId: string): Promise<GroupRef> {
+    if (typeof groupId !== 'string' || groupId === '') {
+      throw new TributaryError('INVALID_GROUP_ID', `a group id must be a non-empty string, got ${JSON.stringify(groupId)}`, { groupId: String(groupId) });
+    }
+    if (this.store.get(OFFSETS_TOPIC) === undefined) await this.admin.createInternalTopic(OFFSETS_TOPIC, offsetsTopicConfig(this.offsetsTopicPartitions));
+    const partitions = this.store.get(OFFSETS_TOPIC)!.partitions;
+    return { topic: OFFSETS_TOPIC, partition: offsetsPartitionFor(groupId, partitions), groupId };
   }
 
   async initProducerId(): Promise<ProducerIdentity> {
@@ -274,6 +302,24 @@ export class Runtime extends EventEmitter<RuntimeEvents> implements PartitionCli
     for (const [topic, count] of previous) this.placement.shrink(topic, count);
     await this.store.setPartitions(previous);
     throw failure;
+  }
+
+  /**
+   * Replaces a topic's settings (validated by the caller): persists them, then closes and reopens
+   * each partition so that its log runs under them. A request reaching a partition in between
+   * fails with the retriable PARTITION_UNAVAILABLE, which clients retry.
+   */
+  async reconfigureTopic(name: string, config: TopicConfig): Promise<void> {
+    await this.store.setConfig(name, config);
+    await Promise.all(
+      range(0, this.store.get(name)!.partitions).map(async (partition) => {
+        const ref = { topic: name, partition };
+        const slot = this.slots[this.placement.slotOf(name, partition)!];
+        // A failed close (its thread died, or its last write failed) leaves the partition closed all the same; reopening recovers it.
+        await slot.call('closePartition', { ...ref, deleteFiles: false }).catch(() => undefined);
+        await slot.call('openPartition', this.openArgs(ref));
+      }),
+    );
   }
 
   // ---- internals ----

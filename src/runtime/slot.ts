@@ -129,8 +129,8 @@ export class Slot {
     if (this.state === 'closing' || this.state === 'closed') return Promise.reject(closedError(this.index));
     return new Promise((resolve, reject) => {
       const id = this.nextId++;
-      const fetchWait = type === 'fetch' ? (args as WorkerRequests['fetch']['args']).maxWaitMs : 0;
-      const timeoutMs = this.options.requestTimeoutMs + (Number.isFinite(fetchWait) && fetchWait > 0 ? fetchWait : 0);
+      const longPoll = longPollMs(type, args);
+      const timeoutMs = this.options.requestTimeoutMs + (Number.isFinite(longPoll) && longPoll > 0 ? longPoll : 0);
       const timer = setTimeout(() => this.timeOut(id, type, timeoutMs), timeoutMs).unref();
       const call: Call = { id, type, args, transfer, resolve: resolve as (value: unknown) => void, reject, timer, host: undefined };
       this.calls.set(id, call);
@@ -375,4 +375,15 @@ function unavailable(slot: number, why: string, cause?: Error): TributaryError {
 
 function closedError(slot: number): TributaryError {
   return new TributaryError('CLOSED', `The runtime is closed (slot ${slot})`, { slot });
+}
+
+/**
+ * How long the worker may legitimately hold a request before answering, on top of the request
+ * timeout: a fetch its `maxWaitMs`, a join the rebalance it waits for (as Kafka's client allows
+ * a JoinGroup `rebalance.timeout.ms` plus the request timeout).
+ */
+function longPollMs(type: RequestType, args: unknown): number {
+  if (type === 'fetch') return (args as WorkerRequests['fetch']['args']).maxWaitMs;
+  if (type === 'joinGroup') return (args as WorkerRequests['joinGroup']['args']).rebalanceTimeoutMs;
+  return 0;
 }

@@ -75,6 +75,10 @@ class MemoryClient implements PartitionClient {
     return { name, partitions: 1, compression: 'producer', timestampType: 'create' };
   }
 
+  async groupCoordinator(): Promise<never> {
+    throw new Error('groups are not used with this fake');
+  }
+
   async initProducerId(): Promise<never> {
     throw new Error('not used');
   }

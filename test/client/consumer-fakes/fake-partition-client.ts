@@ -92,6 +92,10 @@ export class FakePartitionClient implements PartitionClient {
     return topic.metadata;
   }
 
+  async groupCoordinator(): Promise<never> {
+    throw new Error('groups are not used with this fake');
+  }
+
   async initProducerId(): Promise<ProducerIdentity> {
     return { producerId: this.nextProducerId++, producerEpoch: 0 };
   }

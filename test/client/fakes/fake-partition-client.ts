@@ -91,6 +91,10 @@ export class FakePartitionClient implements PartitionClient {
     return metadata;
   }
 
+  async groupCoordinator(): Promise<never> {
+    throw new Error('groups are not used with this fake');
+  }
+
   async initProducerId(): Promise<ProducerIdentity> {
     if (this.closed) throw new TributaryError('CLOSED', 'fake client closed', {});
     this.identitiesIssued++;
