@@ -31,6 +31,9 @@ import {
 import { topicCollisionKey, validateTopicName } from './topic-name.js';
 import type { StoredTopic } from './topic-store.js';
 
+/** What `alterTopicConfig` changes: any topic setting but the partition count. */
+export type TopicConfigChanges = Omit<TopicConfigInput, 'partitions'>;
+
 /** One topic in our dialect of `createTopics`. */
 export type TopicSpec = { readonly name: string } & TopicConfigInput;
 
@@ -223,6 +226,31 @@ export class Admin {
       }
       if (!validateOnly) await this.runtime.addPartitions(counts);
       return true;
+    });
+  }
+
+  /**
+   * Changes some of a topic's settings and keeps the others, as Kafka's incremental alter of topic
+   * configs does; resolves with all of them. Each partition is reopened under the new settings at
+   * once, so a request reaching it in that moment fails with the retriable PARTITION_UNAVAILABLE
+   * (clients retry it). The partition count is raised with `createPartitions` instead; tributary's
+   * own topics (`__...`) keep their settings.
+   */
+  async alterTopicConfig(name: string, changes: TopicConfigChanges): Promise<TopicConfig> {
+    requireString(name, 'topic');
+    if (name.startsWith(INTERNAL_PREFIX)) {
+      throw new TributaryError('INVALID_TOPIC', `Topic ${JSON.stringify(name)} is internal to tributary and its settings cannot be altered`, { topic: name });
+    }
+    const given = requireObject(changes, 'alterTopicConfig changes');
+    if (Object.hasOwn(given, 'partitions')) {
+      throw new TributaryError('INVALID_CONFIG', `alterTopicConfig cannot change partitions; raise the count with createPartitions`, { field: 'partitions' });
+    }
+    parseTopicConfig(given as TopicConfigInput);
+    return this.runtime.exclusive(async () => {
+      const topic = this.existing(name);
+      const { config } = splitTopicConfig(parseTopicConfig({ ...topic.config, ...given, partitions: topic.partitions }));
+      if (JSON.stringify(config) !== JSON.stringify(topic.config)) await this.runtime.reconfigureTopic(name, config);
+      return config;
     });
   }
 

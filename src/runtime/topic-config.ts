@@ -165,6 +165,19 @@ export function topicConfigFromKafka(entries: unknown): TopicConfigInput {
   return result as TopicConfigInput;
 }
 
+/**
+ * A topic's settings under Kafka's config names and value spellings, for every setting that has
+ * one (`flush` has none: Kafka leaves fsync to the OS), in the order `topicConfigFromKafka` lists
+ * them; what `kafka-topics --describe` shows and `topicConfigFromKafka` reads back.
+ */
+export function topicConfigToKafka(config: TopicConfig): KafkaConfigEntry[] {
+  return Object.entries(KAFKA_CONFIGS).map(([name, mapping]) => {
+    const value = config[mapping.field];
+    const spelled = mapping.values === undefined ? undefined : Object.keys(mapping.values).find((kafka) => mapping.values![kafka] === value);
+    return { name, value: spelled ?? String(value) };
+  });
+}
+
 function kafkaValue(name: string, mapping: KafkaMapping, value: string): string | number {
   if (mapping.values !== undefined) {
     if (!Object.hasOwn(mapping.values, value)) {

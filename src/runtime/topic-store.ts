@@ -91,6 +91,11 @@ export class TopicStore {
     }));
   }
 
+  /** Replaces a topic's settings and persists. */
+  setConfig(name: string, config: TopicConfig): Promise<void> {
+    return this.update((current) => ({ ...current, topics: current.topics.map((topic) => (topic.name === name ? { ...topic, config } : topic)) }));
+  }
+
   /** A producer id never handed out before, by this runtime or any earlier one on the same directory. */
   async allocateProducerId(): Promise<number> {
     while (this.nextProducerId >= this.snapshot.producerIdBlockEnd) {

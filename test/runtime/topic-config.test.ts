@@ -1,7 +1,8 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { TributaryError } from '../../src/errors.js';
 import { DEFAULT_LOG_CONFIG, resolveLogConfig } from '../../src/log/index.js';
-import { logConfigFor, parseTopicConfig, splitTopicConfig, topicConfigFromKafka } from '../../src/runtime/topic-config.js';
+import { logConfigFor, parseTopicConfig, splitTopicConfig, topicConfigFromKafka, topicConfigToKafka } from '../../src/runtime/topic-config.js';
 
 function configError(run: () => unknown): TributaryError {
   try {
@@ -114,5 +115,34 @@ describe('Kafka topic configs', () => {
   it('rejects entries that are not { name, value } objects', () => {
     expect(configError(() => topicConfigFromKafka('retention.ms=5')).details.field).toBe('configEntries');
     expect(configError(() => topicConfigFromKafka([null])).details.field).toBe('configEntries');
+  });
+
+  it('spells settings in Kafka names that read back to the same settings (all but flush, which Kafka has no name for)', () => {
+    const config = fc.record({
+      compression: fc.constantFrom('producer', 'none', 'gzip', 'snappy', 'lz4', 'zstd'),
+      retentionMs: fc.integer({ min: -1, max: 2 ** 40 }),
+      retentionBytes: fc.integer({ min: -1, max: 2 ** 40 }),
+      segmentBytes: fc.integer({ min: 61, max: 0x7fff_ffff }),
+      flush: fc.constantFrom('never', 'interval', 'always'),
+      flushIntervalMs: fc.integer({ min: 1, max: 0x7fff_ffff }),
+      cleanupPolicy: fc.constantFrom('delete', 'compact'),
+      timestampType: fc.constantFrom('create', 'log-append'),
+      maxMessageBytes: fc.integer({ min: 61, max: 0x7fff_ffff }),
+    });
+    fc.assert(
+      fc.property(config, (input) => {
+        const stored = splitTopicConfig(parseTopicConfig(input)).config;
+        const entries = topicConfigToKafka(stored);
+        expect(entries.map((entry) => entry.name)).not.toContain('flush');
+        const { flush, ...withKafkaNames } = stored;
+        expect(flush).toBe(input.flush);
+        expect(topicConfigFromKafka(entries)).toEqual(withKafkaNames);
+      }),
+      { seed: 6, numRuns: 200 },
+    );
+    expect(topicConfigToKafka(splitTopicConfig(parseTopicConfig({ compression: 'none', timestampType: 'log-append' })).config)).toContainEqual({
+      name: 'compression.type',
+      value: 'uncompressed',
+    });
   });
 });
