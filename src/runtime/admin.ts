@@ -18,6 +18,7 @@
  */
 import { TributaryError } from '../errors.js';
 import { describeValue } from './options.js';
+import { checkDistinct, checkKeys, invalidRequest, optionalBoolean, requireArray, requireEmpty, requireObject, requireString } from './request-checks.js';
 import type { Runtime } from './runtime.js';
 import {
   MAX_PARTITIONS,
@@ -391,56 +392,6 @@ function kafkaTopic(entry: unknown, field: string): StoredTopic {
   requireEmpty(spec.replicaAssignment, `${field}.replicaAssignment`, 'partitions are placed on threads by the runtime');
   const config = topicConfigFromKafka(spec.configEntries);
   return prepareTopic(topic, { ...config, partitions: numPartitions === undefined || numPartitions === -1 ? undefined : (numPartitions as number) }, false);
-}
-
-function checkDistinct(values: readonly string[], what = 'topic'): void {
-  const seen = new Set<string>();
-  for (const value of values) {
-    if (seen.has(value)) {
-      throw new TributaryError('INVALID_REQUEST', `The request names ${what} ${JSON.stringify(value)} more than once`, { [what]: value });
-    }
-    seen.add(value);
-  }
-}
-
-function invalidRequest(field: string, value: unknown, expected: string): TributaryError {
-  return new TributaryError('INVALID_REQUEST', `Invalid ${field}: expected ${expected}, got ${describeValue(value)}`, {
-    field,
-    value: typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean' ? value : describeValue(value),
-  });
-}
-
-function requireObject(value: unknown, field: string): Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalidRequest(field, value, 'an object');
-  return value as Record<string, unknown>;
-}
-
-function requireArray(value: unknown, field: string): unknown[] {
-  if (!Array.isArray(value)) throw invalidRequest(field, value, 'an array');
-  return value;
-}
-
-function requireString(value: unknown, field: string): string {
-  if (typeof value !== 'string') throw invalidRequest(field, value, 'a string');
-  return value;
-}
-
-function requireEmpty(value: unknown, field: string, why: string): void {
-  if (value !== undefined && !(Array.isArray(value) && value.length === 0)) throw invalidRequest(field, value, `nothing (${why})`);
-}
-
-function optionalBoolean(value: unknown, field: string): boolean {
-  if (value !== undefined && typeof value !== 'boolean') throw invalidRequest(field, value, 'a boolean');
-  return value === true;
-}
-
-/** Unknown keys in a KafkaJS request are mistakes that would otherwise be silently ignored. */
-function checkKeys(value: Record<string, unknown>, known: readonly string[], what: string): void {
-  for (const key of Object.keys(value)) {
-    if (!known.includes(key)) {
-      throw new TributaryError('INVALID_REQUEST', `Unknown field '${key}' in ${what}; known fields: ${known.join(', ')}`, { field: key });
-    }
-  }
 }
 
 function range(count: number): number[] {
