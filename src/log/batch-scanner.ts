@@ -7,6 +7,9 @@ import { BATCH_HEADER_SIZE, batchSizeAt } from '../record/batch-header.js';
 import { allocIoBuffer } from './io-buffer.js';
 import type { Segment } from './segment.js';
 
+/** Where a scan reads its bytes: a segment, or any file of batches read the same way (the CLI's dump-log reads files no log owns). */
+export type SegmentBytes = Pick<Segment, 'read'>;
+
 /** Why the bytes at the scanner's position cannot be framed as a batch. */
 export type FramingProblem = 'TRUNCATED_HEADER' | 'INVALID_LENGTH' | 'TRUNCATED_BATCH';
 
@@ -28,7 +31,7 @@ export class BatchScanner {
    * bodies that extend past the window are skipped rather than read.
    */
   constructor(
-    private readonly segment: Segment,
+    private readonly segment: SegmentBytes,
     from: number,
     private readonly end: number,
     private readonly windowBytes: number,

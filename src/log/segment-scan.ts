@@ -74,6 +74,11 @@ export function scanSegment(segment: Segment, expectedOffset: number, indexInter
  * Every position is a candidate, filtered cheaply (magic byte, length, offset) before the CRC.
  */
 export function soundBatchFollows(segment: Segment, from: number, expectedOffset: number): boolean {
+  return nextSoundBatch(segment, from, expectedOffset) >= 0;
+}
+
+/** The file position of the first sound batch after byte `from` whose base offset is at or above `expectedOffset`, or -1 (see soundBatchFollows). */
+export function nextSoundBatch(segment: Pick<Segment, 'read' | 'fileBytes' | 'baseOffset'>, from: number, expectedOffset: number): number {
   const end = segment.fileBytes;
   const window = allocIoBuffer(Math.min(RECOVERY_WINDOW_BYTES, Math.max(end - from, BATCH_HEADER_SIZE)));
   let batch: Buffer | null = null;
@@ -88,14 +93,14 @@ export function soundBatchFollows(segment: Segment, from: number, expectedOffset
       const baseOffset = baseOffsetAt(window, p);
       if (baseOffset < expectedOffset || baseOffset - segment.baseOffset > INT32_MAX) continue;
       if (p + size <= length) {
-        if (checkBatch(window, p, p + size) === null) return true;
+        if (checkBatch(window, p, p + size) === null) return start + p;
       } else {
         if (batch === null || batch.length < size) batch = allocIoBuffer(size);
         segment.read(batch, 0, start + p, size);
-        if (checkBatch(batch, 0, size) === null) return true;
+        if (checkBatch(batch, 0, size) === null) return start + p;
       }
     }
     if (start + length >= end) break;
   }
-  return false;
+  return -1;
 }

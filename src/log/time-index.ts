@@ -31,6 +31,14 @@ export class TimeIndex extends IndexEntries {
     return this.count === 0 ? this.baseOffset : this.baseOffset + this.buf.readInt32BE((this.count - 1) * TIME_INDEX_ENTRY_SIZE + 8);
   }
 
+  timestampAt(slot: number): number {
+    return readInt64(this.buf, slot * TIME_INDEX_ENTRY_SIZE);
+  }
+
+  offsetAt(slot: number): number {
+    return this.baseOffset + this.buf.readInt32BE(slot * TIME_INDEX_ENTRY_SIZE + 8);
+  }
+
   /** Appends (timestamp, offset) if timestamp is above the last entry's, as Kafka's maybeAppend does. */
   maybeAppend(timestamp: number, offset: number): void {
     if (timestamp <= this.lastTimestamp) return;
