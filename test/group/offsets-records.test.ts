@@ -222,9 +222,11 @@ describe('OffsetCommitValue', () => {
     expectError(() => encodeGroupMetadataKey(7 as unknown as string), 'INVALID_REQUEST', /group must be a string/);
   });
 
-  it('writes the longest string Kafka allows (32767 UTF-8 bytes)', () => {
+  it.each([3, 4])('writes the longest string Kafka allows (32767 UTF-8 bytes) at version %i', (version) => {
     const metadata = 'é'.repeat(16383) + 'x';
-    expect(decodeOffsetCommitValue(encodeOffsetCommitValue({ ...commit, metadata })).metadata).toBe(metadata);
+    const bytes = encodeOffsetCommitValue({ ...commit, metadata }, { version });
+    if (version === 4) expect(bytes.subarray(14, 17).toString('hex')).toBe('808002'); // compact length 32767 + 1
+    expect(decodeOffsetCommitValue(bytes).metadata).toBe(metadata);
   });
 });
 
