@@ -17,7 +17,7 @@ import { TributaryError, type ErrorCode } from '../errors.js';
 import { readInt64, writeInt64 } from './int64.js';
 
 /** Kafka's generated code refuses to read or write a string longer than this many UTF-8 bytes. */
-export const MAX_STRING_BYTES = 0x7fff;
+const MAX_STRING_BYTES = 0x7fff;
 
 const MAX_UNSIGNED_VARINT_BYTES = 5;
 
