@@ -3,7 +3,16 @@
  */
 export { open, Tributary, type TributaryOptions } from './tributary.js';
 export { TributaryError, type ErrorCode, type SerializedTributaryError } from './errors.js';
-export type { Admin, TopicDescription, PartitionDescription } from './runtime/admin.js';
+export type { Admin, TopicDescription, PartitionDescription, TopicConfigChanges } from './runtime/admin.js';
+export {
+  GroupAdmin,
+  type ConsumerGroupDescription,
+  type GroupMemberState,
+  type GroupPartitionLag,
+  type PlannedOffset,
+  type ResetOffsetsRequest,
+  type ResetTarget,
+} from './group/group-admin.js';
 export type { TopicConfigInput } from './runtime/topic-config.js';
 export type { RuntimeEvents, WorkerRestartedEvent } from './runtime/runtime.js';
 export { Producer, type ProducerOptions, type RecordMetadata, type ProducerMessage } from './client/producer.js';

@@ -10,15 +10,19 @@
  */
 import { Consumer, type ConsumerOptions } from './client/consumer.js';
 import { Producer, type ProducerOptions, type RecordBytes } from './client/producer.js';
-import type { Admin } from './runtime/admin.js';
+import { GroupAdmin } from './group/group-admin.js';
 import { Runtime, type RuntimeEvents, type RuntimeOptions } from './runtime/runtime.js';
 
 export type TributaryOptions = RuntimeOptions;
 
 export class Tributary {
   private readonly clients = new Set<{ disconnect(): Promise<void> }>();
+  /** Topic and consumer-group administration, KafkaJS-style (see GroupAdmin and Admin). */
+  readonly admin: GroupAdmin;
 
-  private constructor(readonly runtime: Runtime) {}
+  private constructor(readonly runtime: Runtime) {
+    this.admin = new GroupAdmin(runtime);
+  }
 
   /**
    * Opens (creating if needed) the runtime in `options.dir` (default `./.tributary`) with
@@ -27,11 +31,6 @@ export class Tributary {
    */
   static async open(options?: TributaryOptions): Promise<Tributary> {
     return new Tributary(await Runtime.open(options));
-  }
-
-  /** Topic administration: createTopic(s), deleteTopic(s), listTopics, describeTopic, offsets, deleteRecords. */
-  get admin(): Admin {
-    return this.runtime.admin;
   }
 
   /** The data directory, resolved. */
