@@ -4,6 +4,7 @@
  * are INVALID_CONFIG naming them).
  */
 import { TributaryError } from '../errors.js';
+import { assignorByName, type Assignor, type TopicPartition } from '../group/assignors/index.js';
 import { defineOptions, describeValue, type OptionsInput } from '../runtime/options.js';
 import { parseRetryOptions, type RetryOptions } from './retry.js';
 import { resolveSerde, type Serde, type SerdeName } from './serde.js';
@@ -38,7 +39,38 @@ export interface ConsumerOptions<K = Buffer | null, V = Buffer | null> {
   readonly retry?: ConsumerRetryOptions;
   /** Deserialises keys and values on first access; without one they stay Buffers. */
   readonly serde?: ConsumerSerdeOptions<K, V>;
+  /**
+   * Joins this consumer group: `subscribe`d topics are shared among the group's members, positions
+   * start from the group's committed offsets, and offsets are committed (see `run`'s autoCommit).
+   * Without it the consumer reads every partition of its topics on its own and commits nothing.
+   */
+  readonly groupId?: string;
+  /** Static membership (Kafka `group.instance.id`, KIP-345): a restart within `sessionTimeout` keeps the assignment without a rebalance. */
+  readonly groupInstanceId?: string;
+  /** Prefix of the member id the coordinator gives this consumer (Kafka `client.id`). Default 'tributary'. */
+  readonly clientId?: string;
+  /** A member not heard from for this long is removed from the group, ms. Default 30000, as KafkaJS. */
+  readonly sessionTimeout?: number;
+  /** How long the group waits for its members to rejoin during a rebalance, ms. Default 60000, as KafkaJS. */
+  readonly rebalanceTimeout?: number;
+  /** How often the member heartbeats (and so how soon it learns of a rebalance), ms; below `sessionTimeout`. Default 3000, as KafkaJS. */
+  readonly heartbeatInterval?: number;
+  /**
+   * Assignors in order of preference, by name ('range', 'roundrobin', 'cooperative-sticky') or as
+   * `Assignor` objects. The group uses the cooperative protocol (KIP-429) when every one of them is
+   * cooperative, else eager. Default ['roundrobin'], as KafkaJS.
+   */
+  readonly partitionAssigners?: readonly (string | Assignor)[];
+  /** Called with the partitions a rebalance gave this member (cooperative: only the new ones), before they are delivered. */
+  readonly onPartitionsAssigned?: RebalanceListener;
+  /** Called with the partitions a rebalance took away, after their last delivery and commit. */
+  readonly onPartitionsRevoked?: RebalanceListener;
+  /** Called with partitions lost without a commit (the member fell out of the group); default: `onPartitionsRevoked`, as Kafka. */
+  readonly onPartitionsLost?: RebalanceListener;
 }
+
+/** Kafka's ConsumerRebalanceListener callbacks; the rebalance waits for the returned promise. */
+export type RebalanceListener = (partitions: TopicPartition[]) => void | Promise<void>;
 
 const parseSerdeOptions = defineOptions('consumer serde', {
   key: { type: 'custom', expected: "'json', 'string', 'bytes' or a Serde", is: isSerdeLike, default: undefined },
@@ -54,10 +86,47 @@ const parseConsumerOptions = defineOptions('consumer', {
   metadataMaxAge: { type: 'integer', min: 1, default: 300_000 },
   retry: { type: 'custom', expected: 'an object of retry options', is: isPlainObject, default: undefined },
   serde: { type: 'custom', expected: 'an object { key?, value? } of serdes', is: isPlainObject, default: undefined },
+  groupId: { type: 'custom', expected: 'a non-empty string', is: isNonEmptyString, default: undefined },
+  groupInstanceId: { type: 'custom', expected: 'a non-empty string', is: isNonEmptyString, default: undefined },
+  clientId: { type: 'custom', expected: 'a non-empty string', is: isNonEmptyString, default: 'tributary' },
+  sessionTimeout: { type: 'integer', min: 1, max: 2_147_483_647, default: 30_000 },
+  rebalanceTimeout: { type: 'integer', min: 1, max: 2_147_483_647, default: 60_000 },
+  heartbeatInterval: { type: 'integer', min: 1, max: 2_147_483_647, default: 3_000 },
+  partitionAssigners: {
+    type: 'custom',
+    expected: "a non-empty array of assignor names ('range', 'roundrobin', 'cooperative-sticky') or Assignor objects",
+    is: (value): value is readonly (string | Assignor)[] => Array.isArray(value) && value.length > 0,
+    default: ['roundrobin'],
+  },
+  onPartitionsAssigned: { type: 'custom', expected: 'a function', is: isFunction, default: undefined },
+  onPartitionsRevoked: { type: 'custom', expected: 'a function', is: isFunction, default: undefined },
+  onPartitionsLost: { type: 'custom', expected: 'a function', is: isFunction, default: undefined },
 });
 
-/** KafkaJS options that only mean something to a consumer group. */
-const GROUP_OPTIONS = ['groupId', 'partitionAssigners', 'sessionTimeout', 'rebalanceTimeout', 'heartbeatInterval'];
+/** Options that only mean something to a consumer group. */
+const GROUP_OPTIONS = [
+  'groupInstanceId',
+  'sessionTimeout',
+  'rebalanceTimeout',
+  'heartbeatInterval',
+  'partitionAssigners',
+  'onPartitionsAssigned',
+  'onPartitionsRevoked',
+  'onPartitionsLost',
+] as const;
+
+export interface ConsumerGroupSettings {
+  readonly groupId: string;
+  readonly groupInstanceId: string | null;
+  readonly clientId: string;
+  readonly sessionTimeout: number;
+  readonly rebalanceTimeout: number;
+  readonly heartbeatInterval: number;
+  readonly assignors: readonly Assignor[];
+  readonly onPartitionsAssigned: RebalanceListener | undefined;
+  readonly onPartitionsRevoked: RebalanceListener | undefined;
+  readonly onPartitionsLost: RebalanceListener | undefined;
+}
 
 export interface ConsumerSettings {
   readonly maxBytes: number;
@@ -69,21 +138,11 @@ export interface ConsumerSettings {
   readonly retry: RetryOptions;
   /** null when neither side has a serde, so the plain record shapes are used. */
   readonly serdes: Serdes | null;
+  /** null without a groupId. */
+  readonly group: ConsumerGroupSettings | null;
 }
 
 export function parseConsumerSettings(input: ConsumerOptions<unknown, unknown> | undefined): ConsumerSettings {
-  if (input !== null && typeof input === 'object') {
-    for (const field of GROUP_OPTIONS) {
-      const value = (input as Record<string, unknown>)[field];
-      if (value === undefined) continue;
-      throw new TributaryError(
-        'INVALID_CONFIG',
-        `consumer option ${field} (${describeValue(value)}): consumer groups are not available yet, they come in a later release; ` +
-          'without a group, subscribe() reads every partition of its topics and assign() reads the partitions it names',
-        { options: 'consumer', field, value: typeof value === 'string' || typeof value === 'number' ? value : describeValue(value) },
-      );
-    }
-  }
   const options = parseConsumerOptions(input as Parameters<typeof parseConsumerOptions>[0]);
   const serde = parseSerdeOptions(options.serde as Parameters<typeof parseSerdeOptions>[0]);
   const key = serde.key === undefined ? undefined : resolveSerde(serde.key as SerdeName | Serde<unknown>, 'consumer option serde.key');
@@ -97,7 +156,61 @@ export function parseConsumerSettings(input: ConsumerOptions<unknown, unknown> |
     metadataMaxAge: options.metadataMaxAge,
     retry: parseRetryOptions(options.retry as Parameters<typeof parseRetryOptions>[0]),
     serdes: key === undefined && value === undefined ? null : { key, value },
+    group: parseGroupSettings(options, input as Record<string, unknown> | undefined),
   };
+}
+
+function parseGroupSettings(options: ReturnType<typeof parseConsumerOptions>, given: Record<string, unknown> | undefined): ConsumerGroupSettings | null {
+  if (options.groupId === undefined) {
+    const field = GROUP_OPTIONS.find((name) => given?.[name] !== undefined);
+    if (field !== undefined) {
+      throw new TributaryError('INVALID_CONFIG', `consumer option ${field} needs a groupId: it configures the consumer's group membership`, {
+        options: 'consumer',
+        field,
+        value: describeValue(given![field]),
+      });
+    }
+    return null;
+  }
+  if (options.heartbeatInterval >= options.sessionTimeout) {
+    throw new TributaryError(
+      'INVALID_CONFIG',
+      `consumer option heartbeatInterval (${options.heartbeatInterval}) must be below sessionTimeout (${options.sessionTimeout}), or the member expires between heartbeats`,
+      { options: 'consumer', field: 'heartbeatInterval', value: options.heartbeatInterval },
+    );
+  }
+  const assignors = options.partitionAssigners.map((assigner, index) => {
+    if (typeof assigner === 'string') return assignorByName(assigner);
+    if (isPlainObject(assigner) && typeof assigner.name === 'string' && typeof assigner.assign === 'function' && (assigner.protocol === 'eager' || assigner.protocol === 'cooperative')) {
+      return assigner;
+    }
+    throw new TributaryError('INVALID_CONFIG', `consumer option partitionAssigners[${index}]: expected an assignor name or an Assignor { name, protocol, assign }, got ${describeValue(assigner)}`, {
+      options: 'consumer',
+      field: 'partitionAssigners',
+      value: describeValue(assigner),
+    });
+  });
+  const names = assignors.map((assignor) => assignor.name);
+  const repeated = names.find((name, i) => names.indexOf(name) !== i);
+  if (repeated !== undefined) {
+    throw new TributaryError('INVALID_CONFIG', `consumer option partitionAssigners names assignor '${repeated}' twice`, { options: 'consumer', field: 'partitionAssigners', value: repeated });
+  }
+  return {
+    groupId: options.groupId,
+    groupInstanceId: options.groupInstanceId ?? null,
+    clientId: options.clientId,
+    sessionTimeout: options.sessionTimeout,
+    rebalanceTimeout: options.rebalanceTimeout,
+    heartbeatInterval: options.heartbeatInterval,
+    assignors,
+    onPartitionsAssigned: options.onPartitionsAssigned as RebalanceListener | undefined,
+    onPartitionsRevoked: options.onPartitionsRevoked as RebalanceListener | undefined,
+    onPartitionsLost: options.onPartitionsLost as RebalanceListener | undefined,
+  };
+}
+
+function isNonEmptyString(value: unknown): value is string {
+  return typeof value === 'string' && value !== '';
 }
 
 function isPlainObject(value: unknown): value is object {
@@ -108,7 +221,7 @@ function isSerdeLike(value: unknown): value is SerdeName | Serde<unknown> {
   return typeof value === 'string' || isPlainObject(value);
 }
 
-/** `run()`'s configuration, KafkaJS's `ConsumerRunConfig` without group commits. */
+/** `run()`'s configuration, KafkaJS's `ConsumerRunConfig`. */
 export interface RunConfig<K, V> {
   readonly eachMessage?: EachMessageHandler<K, V>;
   readonly eachBatch?: EachBatchHandler<K, V>;
@@ -116,24 +229,43 @@ export interface RunConfig<K, V> {
   readonly eachBatchAutoResolve?: boolean;
   /** Partitions whose handlers may run at the same time. Default 1. */
   readonly partitionsConsumedConcurrently?: number;
-  /** Only `false` is accepted: offset commits come with consumer groups. */
-  readonly autoCommit?: false;
+  /**
+   * In a group: commit the positions of processed records, after each batch (fetch response of a
+   * partition) and, with an interval or threshold, after each message once it is reached, as
+   * KafkaJS does; and before partitions are revoked and on stop. Default true. Without a group
+   * only `false` is accepted: there is nothing to commit to.
+   */
+  readonly autoCommit?: boolean;
+  /** Also commit after a message once this many ms passed since the last commit. Default null (not by time). */
+  readonly autoCommitInterval?: number | null;
+  /** Also commit after a message once this many processed records are uncommitted. Default null (not by count). */
+  readonly autoCommitThreshold?: number | null;
 }
 
-const NO_COMMITS = 'offset commits come with consumer groups, which are not available yet';
+const NO_GROUP = 'offset commits need a groupId';
 
 const parseRunOptions = defineOptions('consumer run', {
   eachMessage: { type: 'custom', expected: 'an async function', is: isFunction, default: undefined },
   eachBatch: { type: 'custom', expected: 'an async function', is: isFunction, default: undefined },
   eachBatchAutoResolve: { type: 'boolean', default: true },
   partitionsConsumedConcurrently: { type: 'integer', min: 1, default: 1 },
-  autoCommit: { type: 'custom', expected: `false (${NO_COMMITS})`, is: (value): value is false => value === false, default: undefined },
-  autoCommitInterval: { type: 'custom', expected: `null (${NO_COMMITS})`, is: (value): value is null => value === null, default: undefined },
-  autoCommitThreshold: { type: 'custom', expected: `null (${NO_COMMITS})`, is: (value): value is null => value === null, default: undefined },
+  autoCommit: { type: 'boolean', default: undefined },
+  autoCommitInterval: { type: 'custom', expected: 'null or an integer >= 1 (ms)', is: (value): value is number | null => value === null || isPositiveInteger(value), default: null },
+  autoCommitThreshold: { type: 'custom', expected: 'null or an integer >= 1', is: (value): value is number | null => value === null || isPositiveInteger(value), default: null },
 });
 
-export function parseRunSettings<K, V>(config: RunConfig<K, V> | undefined): RunSettings<K, V> {
+export function parseRunSettings<K, V>(config: RunConfig<K, V> | undefined, grouped: boolean): RunSettings<K, V> {
   const options = parseRunOptions(config as Parameters<typeof parseRunOptions>[0]);
+  if (!grouped) {
+    const field = options.autoCommit === true ? 'autoCommit' : options.autoCommitInterval !== null ? 'autoCommitInterval' : options.autoCommitThreshold !== null ? 'autoCommitThreshold' : undefined;
+    if (field !== undefined) {
+      throw new TributaryError('INVALID_CONFIG', `Invalid consumer run option ${field}: ${NO_GROUP}; without one, only autoCommit: false is accepted`, {
+        options: 'consumer run',
+        field,
+        value: describeValue(options[field]),
+      });
+    }
+  }
   if ((options.eachMessage === undefined) === (options.eachBatch === undefined)) {
     throw new TributaryError('INVALID_CONFIG', 'consumer run needs exactly one of eachMessage and eachBatch', {
       options: 'consumer run',
@@ -146,7 +278,14 @@ export function parseRunSettings<K, V>(config: RunConfig<K, V> | undefined): Run
     eachBatch: options.eachBatch as EachBatchHandler<K, V> | undefined,
     eachBatchAutoResolve: options.eachBatchAutoResolve,
     partitionsConsumedConcurrently: options.partitionsConsumedConcurrently,
+    autoCommit: grouped && options.autoCommit !== false,
+    autoCommitInterval: options.autoCommitInterval as number | null,
+    autoCommitThreshold: options.autoCommitThreshold as number | null,
   };
+}
+
+function isPositiveInteger(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 1;
 }
 
 function isFunction(value: unknown): value is (...args: never[]) => unknown {

@@ -25,7 +25,10 @@ export interface EachMessagePayload<K = Buffer | null, V = Buffer | null> {
   readonly topic: string;
   readonly partition: number;
   readonly message: KafkaMessage<K, V>;
-  /** Kept for KafkaJS compatibility; there is no group to heartbeat to, so it resolves at once. */
+  /**
+   * Kept for KafkaJS compatibility; resolves at once. A group member heartbeats on its own timer,
+   * which runs while handlers await, so a long handler needs no manual heartbeats.
+   */
   heartbeat(): Promise<void>;
   /** Pauses this partition after the current message; returns a function that resumes it. */
   pause(): () => void;
@@ -46,7 +49,7 @@ export interface KafkaBatch<K = Buffer | null, V = Buffer | null> {
   offsetLagLow(): string;
 }
 
-/** KafkaJS's `EachBatchPayload`, without the group's commit functions. */
+/** KafkaJS's `EachBatchPayload`, without `commitOffsetsIfNecessary` and `uncommittedOffsets` (use `consumer.commitOffsets`). */
 export interface EachBatchPayload<K = Buffer | null, V = Buffer | null> {
   readonly batch: KafkaBatch<K, V>;
   /** Marks the message with this offset, and all before it, processed. */
@@ -67,6 +70,10 @@ export interface RunSettings<K, V> {
   readonly eachBatch: EachBatchHandler<K, V> | undefined;
   readonly eachBatchAutoResolve: boolean;
   readonly partitionsConsumedConcurrently: number;
+  /** Commit processed offsets (in a group; see RunConfig). */
+  readonly autoCommit: boolean;
+  readonly autoCommitInterval: number | null;
+  readonly autoCommitThreshold: number | null;
 }
 
 export interface RunnerHooks {
@@ -74,6 +81,11 @@ export interface RunnerHooks {
   resume(topic: string, partition: number): void;
   /** The run ends with this error (its loops have been told to stop). */
   crash(error: unknown): void;
+  /**
+   * Auto-commit, when on: after each message (`'message'`: commit if the interval or threshold
+   * is reached) and after each batch, handled or failed (`'batch'`: commit), as KafkaJS does.
+   */
+  autoCommit: ((after: 'message' | 'batch') => Promise<void>) | null;
 }
 
 const heartbeat = (): Promise<void> => Promise.resolve();
@@ -119,12 +131,13 @@ export class Runner<K, V> {
       try {
         if (this.settings.eachMessage !== undefined) await this.deliverMessages(claim, this.settings.eachMessage);
         else await this.deliverBatch(claim, this.settings.eachBatch!);
+        this.failures.delete(claim.partition);
+        this.fetcher.finish(claim);
       } catch (error) {
         this.handlerFailed(claim, error);
-        continue;
       }
-      this.failures.delete(claim.partition);
-      this.fetcher.finish(claim);
+      // Also after a failure: what was processed before it is committed (KafkaJS does the same).
+      if (this.hooks.autoCommit !== null) await this.hooks.autoCommit('batch');
     }
   }
 
@@ -140,6 +153,7 @@ export class Runner<K, V> {
         await eachMessage({ topic, partition, message, heartbeat, pause });
         this.fetcher.advance(claim, Number(message.offset) + 1);
         if (!this.fetcher.isCurrent(claim) || !this.running) return;
+        if (this.hooks.autoCommit !== null) await this.hooks.autoCommit('message');
       }
       this.fetcher.release(claim, end);
     }

@@ -10,17 +10,25 @@
  * await consumer.run({ eachMessage: async ({ topic, partition, message }) => { ... } });
  * ```
  *
- * Without a consumer group (groups come later), `subscribe` reads every partition of its topics
- * and picks up partitions added later (checked every `metadataMaxAge`); `assign` reads exactly the
- * partitions it names. Both fill the fetcher's assignment, which a group member will fill from
- * its coordinator instead. Nothing is committed: positions live in the consumer.
+ * Without a `groupId`, `subscribe` reads every partition of its topics and picks up partitions
+ * added later (checked every `metadataMaxAge`); `assign` reads exactly the partitions it names.
+ * Nothing is committed: positions live in the consumer. One delivery mode runs at a time: `run()`,
+ * or one iterator. `stop()` ends it and keeps the positions, so a later `run()` or iteration
+ * continues where it stopped.
  *
- * One delivery mode runs at a time: `run()`, or one iterator. `stop()` ends it and keeps the
- * positions, so a later `run()` or iteration continues where it stopped.
+ * With a `groupId` (see consumer-group.ts), the consumer joins its group when a delivery starts
+ * and leaves it when the delivery stops, as KafkaJS's `run`/`stop` do: the group's coordinator
+ * decides which partitions of the subscribed topics it reads, positions start from the group's
+ * committed offsets, and processed offsets are committed (`run`'s autoCommit options; an
+ * iteration commits every 5 s, since a yielded record counts as consumed) and always before a
+ * partition is revoked or the consumer leaves.
  */
 import { TributaryError } from '../errors.js';
 import { describeValue } from '../runtime/options.js';
 import type { PartitionClient } from '../runtime/partition-client.js';
+import type { GroupJoined } from '../group/group-member.js';
+import type { OffsetCommitEntry } from '../runtime/messages.js';
+import { ConsumerGroup, type CommittedTopic } from './consumer-group.js';
 import { BatchIterator, RecordIterator, type ConsumerBatch, type IterationSource } from './consumer-iterators.js';
 import {
   parseConsumerSettings,
@@ -34,7 +42,7 @@ import { kafkaMessageFactory, nativeRecordFactory, type ConsumerRecord } from '.
 import { Runner, type TopicPartitions } from './consumer-runner.js';
 import { Fetcher, partitionKey, type FetcherMetrics, type PartitionAssignment, type PartitionFetch } from './fetcher.js';
 
-export type { ConsumerOptions, ConsumerRetryOptions, ConsumerSerdeOptions, OffsetResetPolicy, RunConfig } from './consumer-options.js';
+export type { ConsumerOptions, ConsumerRetryOptions, ConsumerSerdeOptions, OffsetResetPolicy, RebalanceListener, RunConfig } from './consumer-options.js';
 export type { ConsumerRecord, KafkaHeaders, KafkaMessage } from './consumer-records.js';
 export type { ConsumerBatch } from './consumer-iterators.js';
 export type { EachBatchPayload, EachMessagePayload, KafkaBatch, TopicPartitions } from './consumer-runner.js';
@@ -82,21 +90,57 @@ export interface PartitionLag {
   readonly lag: number | null;
 }
 
-/** KafkaJS's crash instrumentation event. */
-export interface ConsumerCrashEvent {
-  readonly id: number;
-  readonly type: 'consumer.crash';
-  readonly timestamp: number;
-  readonly payload: { readonly error: unknown; readonly groupId: null; readonly restart: false };
+/** KafkaJS's instrumentation event names (`consumer.events`). */
+const EVENTS = {
+  GROUP_JOIN: 'consumer.group_join',
+  REBALANCING: 'consumer.rebalancing',
+  HEARTBEAT: 'consumer.heartbeat',
+  COMMIT_OFFSETS: 'consumer.commit_offsets',
+  CRASH: 'consumer.crash',
+} as const;
+
+/** The payload of each event, as KafkaJS shapes it. */
+export interface ConsumerEventPayloads {
+  'consumer.group_join': {
+    /** From the member's JoinGroup to its assignment being taken, ms. */
+    readonly duration: number;
+    readonly groupId: string;
+    readonly isLeader: boolean;
+    readonly leaderId: string;
+    /** The assignor the group chose. */
+    readonly groupProtocol: string;
+    readonly memberId: string;
+    /** The whole assignment of this generation: partitions by topic. */
+    readonly memberAssignment: Readonly<Record<string, number[]>>;
+  };
+  'consumer.rebalancing': { readonly groupId: string; readonly memberId: string };
+  'consumer.heartbeat': { readonly groupId: string; readonly memberId: string; readonly groupGenerationId: number };
+  'consumer.commit_offsets': { readonly groupId: string; readonly memberId: string; readonly groupGenerationId: number; readonly topics: readonly CommittedTopic[] };
+  'consumer.crash': { readonly error: unknown; readonly groupId: string | null; readonly restart: false };
 }
 
-const CRASH = 'consumer.crash';
+export type ConsumerEventType = keyof ConsumerEventPayloads;
+
+/** KafkaJS's instrumentation event. */
+export interface ConsumerEvent<T extends ConsumerEventType = ConsumerEventType> {
+  readonly id: number;
+  readonly type: T;
+  readonly timestamp: number;
+  readonly payload: ConsumerEventPayloads[T];
+}
+
+export type ConsumerCrashEvent = ConsumerEvent<'consumer.crash'>;
+
+/** How often an iteration in a group commits its positions: Kafka's default `auto.commit.interval.ms`. */
+const ITERATION_COMMIT_INTERVAL_MS = 5_000;
 
 export class Consumer<K = Buffer | null, V = Buffer | null> implements AsyncIterable<ConsumerRecord<K, V>> {
-  /** KafkaJS's `consumer.events`; only CRASH is emitted (the others belong to groups and the wire protocol). */
-  readonly events = Object.freeze({ CRASH } as const);
+  /** KafkaJS's `consumer.events`: the ones about groups, commits and crashes (KafkaJS's request and fetch events are not emitted). */
+  readonly events = Object.freeze(EVENTS);
   private readonly settings: ConsumerSettings;
   private readonly fetcher: Fetcher;
+  /** The group mode; null without a groupId. */
+  private readonly group: ConsumerGroup | null;
   /** Subscribed topics and the reset policy each was subscribed with; null without a subscription. */
   private subscription: Map<string, OffsetResetPolicy> | null = null;
   private manual = false;
@@ -108,8 +152,9 @@ export class Consumer<K = Buffer | null, V = Buffer | null> implements AsyncIter
   private iteration: IterationSource | null = null;
   private iterationFailure: unknown = undefined;
   private metadataTimer: NodeJS.Timeout | null = null;
-  private readonly crashListeners = new Set<(event: ConsumerCrashEvent) => void>();
-  private crashCount = 0;
+  private commitTimer: NodeJS.Timeout | null = null;
+  private readonly listeners = new Map<ConsumerEventType, Set<(event: ConsumerEvent) => void>>();
+  private eventCount = 0;
   private closed = false;
 
   constructor(
@@ -118,6 +163,20 @@ export class Consumer<K = Buffer | null, V = Buffer | null> implements AsyncIter
   ) {
     this.settings = parseConsumerSettings(options as ConsumerOptions<unknown, unknown> | undefined);
     this.fetcher = new Fetcher(client, this.settings, (error) => this.fetchFailed(error));
+    const group = this.settings.group;
+    this.group =
+      group === null
+        ? null
+        : new ConsumerGroup(client, this.fetcher, group, this.settings.autoOffsetReset, this.settings.retry, {
+            subscription: () => this.subscription ?? new Map(),
+            applyPauses: () => this.applyPauses(),
+            joined: (info) => this.emit(EVENTS.GROUP_JOIN, joinPayload(group.groupId, info)),
+            rebalancing: ({ memberId }) => this.emit(EVENTS.REBALANCING, { groupId: group.groupId, memberId }),
+            heartbeat: ({ memberId, generationId }) => this.emit(EVENTS.HEARTBEAT, { groupId: group.groupId, memberId, groupGenerationId: generationId }),
+            committed: ({ memberId, generationId }, topics) =>
+              this.emit(EVENTS.COMMIT_OFFSETS, { groupId: group.groupId, memberId, groupGenerationId: generationId, topics }),
+            failed: (error) => this.groupFailed(error),
+          });
   }
 
   /** Kept for KafkaJS compatibility: an embedded consumer has nothing to connect to. */
@@ -137,9 +196,11 @@ export class Consumer<K = Buffer | null, V = Buffer | null> implements AsyncIter
   }
 
   /**
-   * Reads every partition of the topics (added to earlier subscriptions). `fromBeginning: true`
-   * starts partitions without a position at the earliest offset, otherwise `autoOffsetReset`
-   * decides. Fails with UNKNOWN_TOPIC_OR_PARTITION for a topic that does not exist.
+   * Reads every partition of the topics (added to earlier subscriptions); in a group, the share of
+   * them the group assigns (a running member rejoins to get it). `fromBeginning: true` starts
+   * partitions without a position (in a group: without a committed offset) at the earliest offset,
+   * otherwise `autoOffsetReset` decides. Fails with UNKNOWN_TOPIC_OR_PARTITION for a topic that
+   * does not exist.
    */
   async subscribe(subscription: Subscription): Promise<void> {
     this.checkOpen('subscribe');
@@ -149,12 +210,16 @@ export class Consumer<K = Buffer | null, V = Buffer | null> implements AsyncIter
     const policy: OffsetResetPolicy = fromBeginning ? 'earliest' : this.settings.autoOffsetReset;
     this.subscription ??= new Map();
     for (const topic of topics) this.subscription.set(topic, policy);
-    this.refreshSubscription();
+    if (this.group !== null) this.group.rejoin();
+    else this.refreshSubscription();
   }
 
-  /** Reads exactly these partitions (replacing an earlier assign), each from its `offset` if given. */
+  /** Reads exactly these partitions (replacing an earlier assign), each from its `offset` if given. Not for a group member, whose partitions come from its group. */
   assign(partitions: readonly AssignedPartition[]): void {
     this.checkOpen('assign');
+    if (this.group !== null) {
+      throw new TributaryError('INVALID_REQUEST', `this consumer is a member of group ${JSON.stringify(this.group.settings.groupId)}, which assigns its partitions; assign() is for consumers without a groupId`, {});
+    }
     if (this.subscription !== null) throw new TributaryError('INVALID_REQUEST', 'this consumer subscribed to topics; a consumer either subscribes to topics or assigns partitions', {});
     if (!Array.isArray(partitions)) throw new TributaryError('INVALID_REQUEST', 'assign() takes an array of { topic, partition, offset? }', {});
     const entries: PartitionAssignment[] = [];
@@ -173,35 +238,62 @@ export class Consumer<K = Buffer | null, V = Buffer | null> implements AsyncIter
   }
 
   /**
-   * Starts KafkaJS-style delivery and resolves once it runs (as KafkaJS's `run` does). A failing
-   * handler is retried per `retry`; when retries run out, or fetching fails for good, the consumer
-   * stops and emits `consumer.crash`.
+   * Starts KafkaJS-style delivery and resolves once it runs (as KafkaJS's `run` does); in a group,
+   * joins it. A failing handler is retried per `retry`; when retries run out, or fetching fails
+   * for good, the consumer stops and emits `consumer.crash`.
    */
   async run(config: RunConfig<K, V>): Promise<void> {
     this.checkOpen('run');
-    const settings = parseRunSettings(config);
+    const settings = parseRunSettings(config, this.group !== null);
     this.checkIdle('run');
+    const group = this.group;
     const runner = new Runner<K, V>(this.fetcher, settings, kafkaMessageFactory<K, V>(this.settings.serdes), this.settings.retry, {
       pause: (topic, partition) => this.pause([{ topic, partitions: [partition] }]),
       resume: (topic, partition) => this.resume([{ topic, partitions: [partition] }]),
       crash: (error) => this.crash(error),
+      autoCommit: group !== null && settings.autoCommit ? (after) => group.autoCommit(after) : null,
     });
     this.runner = runner;
     // Loops first: starting to fetch can fail at once (autoOffsetReset 'none'), and the crash must find them.
     runner.start();
     this.startFetching();
+    group?.start(settings);
   }
 
-  /** Ends `run()` or the iteration in progress, after the handlers running now return; positions are kept. */
+  /**
+   * Ends `run()` or the iteration in progress, after the handlers running now return; positions
+   * are kept. A group member then commits and leaves its group.
+   */
   async stop(): Promise<void> {
     const runner = this.runner;
     if (runner !== null) {
       this.runner = null;
-      this.stopping = runner.stop();
+      this.stopping = this.afterRun(runner.stop());
+    } else if (this.iteration !== null) {
+      this.stopping = this.afterRun(Promise.resolve());
     }
     this.iteration = null;
     this.stopFetching();
     await this.stopping;
+  }
+
+  /**
+   * KafkaJS's commitOffsets, for a group member while it delivers: commits the given offsets (the
+   * next offset to process, as Kafka commits them) or, without any, the position of every
+   * assigned partition. Fails REBALANCE_IN_PROGRESS while the member is (re)joining, and with the
+   * coordinator's error (ILLEGAL_GENERATION, UNKNOWN_MEMBER_ID...) when it refuses.
+   */
+  async commitOffsets(offsets?: readonly PartitionOffset[]): Promise<void> {
+    this.checkOpen('commitOffsets');
+    if (this.group === null) throw new TributaryError('INVALID_REQUEST', 'commitOffsets() needs a consumer with a groupId: offsets are committed to a group', {});
+    if (offsets !== undefined && !Array.isArray(offsets)) throw new TributaryError('INVALID_REQUEST', 'commitOffsets() takes an array of { topic, partition, offset }', {});
+    const entries = offsets?.map((entry): OffsetCommitEntry => {
+      const { topic, partition } = this.checkTarget(entry, 'commitOffsets');
+      const offset = parseOffset(entry.offset, 'commitOffsets');
+      if (typeof offset !== 'number') throw new TributaryError('INVALID_REQUEST', `commitOffsets() needs an offset >= 0, got ${describeValue(entry.offset)}`, { topic, partition });
+      return { topic, partition, offset };
+    });
+    await this.group.commitOffsets(entries);
   }
 
   /** `for await (const record of consumer)`: records one at a time, offsets and timestamps as numbers. */
@@ -297,11 +389,15 @@ export class Consumer<K = Buffer | null, V = Buffer | null> implements AsyncIter
     return this.fetcher.metrics();
   }
 
-  /** KafkaJS's instrumentation events; only `consumer.crash` is emitted. Returns a function that removes the listener. */
-  on(event: typeof CRASH, listener: (event: ConsumerCrashEvent) => void): () => void {
-    if (event !== CRASH) throw new TributaryError('INVALID_REQUEST', `consumer emits only '${CRASH}', not '${String(event)}'`, { event: String(event) });
-    this.crashListeners.add(listener);
-    return () => this.crashListeners.delete(listener);
+  /** KafkaJS's instrumentation events (see `events`). Returns a function that removes the listener. */
+  on<T extends ConsumerEventType>(event: T, listener: (event: ConsumerEvent<T>) => void): () => void {
+    const known = Object.values(EVENTS) as string[];
+    if (!known.includes(event)) throw new TributaryError('INVALID_REQUEST', `consumer emits ${known.map((name) => `'${name}'`).join(', ')}, not '${String(event)}'`, { event: String(event) });
+    let listeners = this.listeners.get(event);
+    if (listeners === undefined) this.listeners.set(event, (listeners = new Set()));
+    const added = listener as (event: ConsumerEvent) => void;
+    listeners.add(added);
+    return () => listeners.delete(added);
   }
 
   private beginIteration(): IterationSource {
@@ -320,11 +416,24 @@ export class Consumer<K = Buffer | null, V = Buffer | null> implements AsyncIter
         if (this.iteration !== source) return;
         this.iteration = null;
         this.stopFetching();
+        this.stopping = this.afterRun(Promise.resolve());
       },
     };
     this.iteration = source;
     this.startFetching();
+    const group = this.group;
+    if (group !== null) {
+      group.start({ autoCommit: true, autoCommitInterval: null, autoCommitThreshold: null });
+      this.commitTimer = setInterval(() => void group.autoCommit('timer'), ITERATION_COMMIT_INTERVAL_MS);
+      this.commitTimer.unref();
+    }
     return source;
+  }
+
+  /** After a delivery's loops ended: a group member commits and leaves. */
+  private async afterRun(loops: Promise<void>): Promise<void> {
+    await loops;
+    await this.group?.stop();
   }
 
   private startFetching(): void {
@@ -341,11 +450,16 @@ export class Consumer<K = Buffer | null, V = Buffer | null> implements AsyncIter
       clearInterval(this.metadataTimer);
       this.metadataTimer = null;
     }
+    if (this.commitTimer !== null) {
+      clearInterval(this.commitTimer);
+      this.commitTimer = null;
+    }
   }
 
   private onMetadataTimer(): void {
     try {
-      this.refreshSubscription();
+      if (this.group !== null) this.group.checkMetadata();
+      else this.refreshSubscription();
     } catch {
       // The runtime is failing (closing, say): the fetches of the current assignment report it.
     }
@@ -388,19 +502,34 @@ export class Consumer<K = Buffer | null, V = Buffer | null> implements AsyncIter
     else if (this.iteration !== null) this.iterationFailure = error;
   }
 
+  /** The group member was forced out, or a rebalance listener failed: the delivery ends with the error. */
+  private groupFailed(error: unknown): void {
+    if (this.runner === null && this.iteration === null) return;
+    // Stopping the fetcher wakes an iteration waiting for data, so that it finds the failure.
+    this.stopFetching();
+    this.fetchFailed(error);
+  }
+
   private crash(error: unknown): void {
     const runner = this.runner;
     if (runner === null) return;
     this.runner = null;
-    this.stopping = runner.stop();
+    this.stopping = this.afterRun(runner.stop());
     this.stopFetching();
-    const event: ConsumerCrashEvent = { id: ++this.crashCount, type: CRASH, timestamp: Date.now(), payload: { error, groupId: null, restart: false } };
-    if (this.crashListeners.size === 0) {
+    const groupId = this.settings.group?.groupId ?? null;
+    if ((this.listeners.get(EVENTS.CRASH)?.size ?? 0) === 0) {
       // KafkaJS logs a crash; with no logger here, an unheard crash must still not pass silently.
       process.emitWarning(error instanceof Error ? error : new Error(String(error)));
       return;
     }
-    for (const listener of this.crashListeners) listener(event);
+    this.emit(EVENTS.CRASH, { error, groupId, restart: false });
+  }
+
+  private emit<T extends ConsumerEventType>(type: T, payload: ConsumerEventPayloads[T]): void {
+    const listeners = this.listeners.get(type);
+    if (listeners === undefined || listeners.size === 0) return;
+    const event: ConsumerEvent<T> = { id: ++this.eventCount, type, timestamp: Date.now(), payload };
+    for (const listener of listeners) listener(event);
   }
 
   private checkOpen(operation: string): void {
@@ -462,6 +591,20 @@ export class Consumer<K = Buffer | null, V = Buffer | null> implements AsyncIter
     }
     return topics;
   }
+}
+
+function joinPayload(groupId: string, info: GroupJoined): ConsumerEventPayloads['consumer.group_join'] {
+  const memberAssignment: Record<string, number[]> = {};
+  for (const { topic, partition } of info.assigned) (memberAssignment[topic] ??= []).push(partition);
+  return {
+    duration: info.durationMs,
+    groupId,
+    isLeader: info.isLeader,
+    leaderId: info.leaderId,
+    groupProtocol: info.protocolName,
+    memberId: info.memberId,
+    memberAssignment,
+  };
 }
 
 function parseSubscription(subscription: Subscription): { topics: readonly string[]; fromBeginning: boolean } {

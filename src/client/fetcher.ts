@@ -4,9 +4,9 @@
  *
  * ## Assignment
  *
- * `assign()` replaces the set of partitions read. Today the consumer fills it from `subscribe`
- * (every partition of the topics) or `assign` (manual); a consumer-group member will fill it from
- * its coordinator's assignment. A partition that stays assigned keeps its position and buffers.
+ * `assign()` replaces the set of partitions read. The consumer fills it from `subscribe` (every
+ * partition of the topics, or in a group, the partitions the group assigns) or `assign` (manual).
+ * A partition that stays assigned keeps its position and buffers.
  *
  * ## Positions and epochs
  *
@@ -88,6 +88,8 @@ export class PartitionFetch {
   queued = false;
   /** In the queue for consumer-wide budget. */
   awaitingBudget = false;
+  /** Resolved when no delivery loop holds this partition any more (see `Fetcher.whenReleased`). */
+  onRelease: (() => void) | null = null;
   /** The last fetch reached the high watermark: the next one long-polls at the log end. */
   caughtUp = false;
   inFlight = false;
@@ -285,7 +287,7 @@ export class Fetcher {
    */
   finish(claim: Claim): void {
     const state = claim.partition;
-    state.claimed = false;
+    this.unclaim(state);
     if (!this.isCurrent(claim)) {
       this.enqueue(state);
       return;
@@ -309,7 +311,7 @@ export class Fetcher {
   /** Drops the claimed partition's data so that it is fetched again from its position after a backoff. */
   retryLater(claim: Claim, attempt: number): void {
     const state = claim.partition;
-    state.claimed = false;
+    this.unclaim(state);
     if (!this.isCurrent(claim)) {
       this.enqueue(state);
       return;
@@ -317,6 +319,34 @@ export class Fetcher {
     this.abandon(state);
     this.scheduleRetry(state, attempt);
     this.pump();
+  }
+
+  /**
+   * Resolves once no delivery loop holds any of these partitions: a group member hands a revoked
+   * partition over only after the handler working on it has returned, so that two members never
+   * process one partition at once. Unassign the partitions first, so that nothing claims them again.
+   * A stopped fetcher's claims are not waited for: its `run()` loops are awaited by whoever stopped
+   * it, and an iterator ended by a stop never moves a position again, however long until its next call.
+   */
+  async whenReleased(states: readonly PartitionFetch[]): Promise<void> {
+    if (!this.active) return;
+    for (const state of states) {
+      if (!state.claimed) continue;
+      await new Promise<void>((resolve) => {
+        const previous = state.onRelease;
+        state.onRelease = () => {
+          previous?.();
+          resolve();
+        };
+      });
+    }
+  }
+
+  private unclaim(state: PartitionFetch): void {
+    state.claimed = false;
+    const onRelease = state.onRelease;
+    state.onRelease = null;
+    onRelease?.();
   }
 
   private isDeliverable(state: PartitionFetch): boolean {

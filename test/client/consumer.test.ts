@@ -256,11 +256,17 @@ describe('bad input', () => {
     expect(configError('fast').message).toMatch(/consumer options must be an object/);
   });
 
-  test('groupId and the other group options say that groups come later', () => {
-    const error = configError({ groupId: 'billing' });
-    expect(error.details).toMatchObject({ field: 'groupId', value: 'billing' });
-    expect(error.message).toMatch(/consumer groups are not available yet.*subscribe\(\).*assign\(\)/);
-    expect(configError({ sessionTimeout: 30_000 }).details).toMatchObject({ field: 'sessionTimeout' });
+  test('group options need a groupId, and are checked', () => {
+    const error = configError({ sessionTimeout: 30_000 });
+    expect(error.details).toMatchObject({ field: 'sessionTimeout' });
+    expect(error.message).toMatch(/sessionTimeout needs a groupId/);
+    expect(configError({ groupId: '' }).details).toMatchObject({ field: 'groupId' });
+    expect(configError({ groupId: 'g', heartbeatInterval: 3_000, sessionTimeout: 3_000 }).message).toMatch(/heartbeatInterval \(3000\) must be below sessionTimeout/);
+    expect(configError({ groupId: 'g', partitionAssigners: ['sticky'] }).message).toMatch(/unknown partition assignor "sticky"/);
+    expect(configError({ groupId: 'g', partitionAssigners: [] }).details).toMatchObject({ field: 'partitionAssigners' });
+    expect(configError({ groupId: 'g', partitionAssigners: ['range', 'range'] }).message).toMatch(/'range' twice/);
+    expect(configError({ groupId: 'g', partitionAssigners: [{ name: 'x' }] }).message).toMatch(/partitionAssigners\[0\]/);
+    expect(configError({ groupId: 'g', onPartitionsAssigned: 'log' }).details).toMatchObject({ field: 'onPartitionsAssigned' });
   });
 
   test('run() needs exactly one handler and refuses commit options', async () => {
@@ -295,7 +301,7 @@ describe('bad input', () => {
     expect(() => consumer.seek({ topic: 't', partition: 1, offset: 0 })).toThrow(/not assigned/);
     expect(() => consumer.seek({ topic: 't', partition: 0, offset: 1.5 })).toThrow(expect.objectContaining({ code: 'INVALID_REQUEST' }));
     expect(() => consumer.pause([{ topic: 't', partitions: ['0' as never] }])).toThrow(expect.objectContaining({ code: 'INVALID_REQUEST' }));
-    expect(() => consumer.on('consumer.heartbeat' as never, () => undefined)).toThrow(/only 'consumer.crash'/);
+    expect(() => consumer.on('consumer.fetch' as never, () => undefined)).toThrow(/not 'consumer.fetch'/);
     await consumer.disconnect();
     expect(() => consumer.assign([])).toThrow(expect.objectContaining({ code: 'CLOSED' }));
     await expect(consumer.connect()).rejects.toMatchObject({ code: 'CLOSED' });
