@@ -93,7 +93,7 @@ import { NO_TIMESTAMP } from './time-index.js';
 export interface CompactOptions {
   /** Epoch milliseconds; default the log's clock. */
   readonly now?: number;
-  /** Kafka's `delete.retention.ms`: how long tombstones stay readable. Default 86_400_000 (1 day), Kafka's default. */
+  /** Kafka's `delete.retention.ms`: how long tombstones stay readable. Default the log's `deleteRetentionMs`. */
   readonly deleteRetentionMs?: number;
 }
 
@@ -112,8 +112,6 @@ export type SwapStep = 'cleaned-written' | 'indexes-staged' | 'log-staged' | 'in
 
 export const CLEANED_SUFFIX = '.cleaned';
 export const SWAP_SUFFIX = '.swap';
-
-export const DEFAULT_DELETE_RETENTION_MS = 86_400_000;
 
 const SCAN_WINDOW_BYTES = 1024 * 1024;
 

@@ -18,6 +18,9 @@ import { BATCH_HEADER_SIZE } from '../record/batch-header.js';
  */
 export type FsyncPolicy = 'never' | 'interval' | 'always';
 
+/** What `Log.cleanUp` does with old records: delete whole segments by age and size, or compact by key (Kafka `cleanup.policy`). */
+export type CleanupPolicy = 'delete' | 'compact';
+
 export interface LogConfig {
   /** Roll to a new segment before one would grow past this many bytes (Kafka `segment.bytes`). Default 1 GiB. */
   readonly segmentBytes: number;
@@ -51,6 +54,15 @@ export interface LogConfig {
   readonly appendBufferBytes: number;
   /** Largest batch one append accepts; bigger ones fail with RECORD_TOO_LARGE (Kafka `message.max.bytes`). Default 1048588. */
   readonly maxBatchBytes: number;
+  /** `delete` applies retention; `compact` keeps each key's latest record and ignores retention (Kafka `cleanup.policy`). Default `delete`. */
+  readonly cleanupPolicy: CleanupPolicy;
+  /** How long a compacted log keeps tombstones readable (Kafka `delete.retention.ms`). Default 1 day. */
+  readonly deleteRetentionMs: number;
+  /**
+   * Compact once the bytes written to closed segments since the last compaction reach this share
+   * of all closed bytes (Kafka `min.cleanable.dirty.ratio`, a number in [0, 1]). Default 0.5.
+   */
+  readonly minCleanableDirtyRatio: number;
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -67,12 +79,15 @@ export const DEFAULT_LOG_CONFIG: Readonly<LogConfig> = Object.freeze({
   flushIntervalMs: 1000,
   appendBufferBytes: 1024 * 1024,
   maxBatchBytes: 1024 * 1024 + 12,
+  cleanupPolicy: 'delete',
+  deleteRetentionMs: DAY_MS,
+  minCleanableDirtyRatio: 0.5,
 });
 
-const FSYNC_POLICIES: readonly FsyncPolicy[] = ['never', 'interval', 'always'];
+const ENUMS = { fsync: ['never', 'interval', 'always'], cleanupPolicy: ['delete', 'compact'] } as const satisfies Partial<Record<keyof LogConfig, readonly string[]>>;
 
 /** Inclusive integer bounds per numeric field. File positions in the indexes are int32, hence the caps. */
-const INTEGER_RANGES: { readonly [K in Exclude<keyof LogConfig, 'fsync'>]: readonly [number, number] } = {
+const INTEGER_RANGES: { readonly [K in Exclude<keyof LogConfig, keyof typeof ENUMS | 'minCleanableDirtyRatio'>]: readonly [number, number] } = {
   segmentBytes: [BATCH_HEADER_SIZE, INT32_MAX],
   segmentMs: [1, Number.MAX_SAFE_INTEGER],
   indexIntervalBytes: [0, INT32_MAX],
@@ -83,6 +98,7 @@ const INTEGER_RANGES: { readonly [K in Exclude<keyof LogConfig, 'fsync'>]: reado
   flushIntervalMs: [1, INT32_MAX],
   appendBufferBytes: [0, 1024 * 1024 * 1024],
   maxBatchBytes: [BATCH_HEADER_SIZE, INT32_MAX],
+  deleteRetentionMs: [0, Number.MAX_SAFE_INTEGER],
 };
 
 function invalid(field: string, value: unknown, expected: string): TributaryError {
@@ -102,8 +118,11 @@ export function resolveLogConfig(overrides: Partial<LogConfig> = {}): Readonly<L
   const config = { ...DEFAULT_LOG_CONFIG };
   for (const [field, value] of Object.entries(overrides) as [keyof LogConfig, unknown][]) {
     if (value === undefined) continue;
-    if (field === 'fsync') {
-      if (!FSYNC_POLICIES.includes(value as FsyncPolicy)) throw invalid(field, value, `one of ${FSYNC_POLICIES.join(', ')}`);
+    if (field === 'fsync' || field === 'cleanupPolicy') {
+      const values: readonly string[] = ENUMS[field];
+      if (!values.includes(value as string)) throw invalid(field, value, `one of ${values.join(', ')}`);
+    } else if (field === 'minCleanableDirtyRatio') {
+      if (typeof value !== 'number' || !(value >= 0 && value <= 1)) throw invalid(field, value, 'a number between 0 and 1');
     } else {
       const [min, max] = INTEGER_RANGES[field];
       if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {

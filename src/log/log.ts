@@ -59,7 +59,7 @@ import {
 import type { TimestampType } from '../record/types.js';
 import { Appender } from './appender.js';
 import { writeCheckpoint } from './checkpoint.js';
-import { DEFAULT_DELETE_RETENTION_MS, compactSegments, type CleanerContext, type CompactOptions, type CompactResult } from './cleaner.js';
+import { compactSegments, type CleanerContext, type CompactOptions, type CompactResult } from './cleaner.js';
 import { resolveLogConfig, type LogConfig } from './config.js';
 import { ensureIndexes } from './index-loader.js';
 import { LogReader } from './reader.js';
@@ -148,6 +148,11 @@ export class Log {
   private endOffset: number;
   /** Bytes of all segments but the active one. */
   private closedBytes = 0;
+  /**
+   * Closed segments from this offset on were written since the last compaction (Kafka's cleaner
+   * checkpoint, kept in memory: after a restart every closed segment counts as dirty once).
+   */
+  private cleanedUpTo = 0;
   private closed = false;
   /** A storage failure while writing: the log accepts no more writes until reopened (recovery sorts out the files). */
   private failure: TributaryError | null = null;
@@ -288,6 +293,8 @@ export class Log {
    */
   applyRetention(now: number = this.clock()): RetentionResult {
     this.checkWritable();
+    // Kafka applies retention only to logs whose cleanup policy includes delete.
+    if (this.config.cleanupPolicy === 'compact') return { deletedSegments: 0, logStartOffset: this.startOffset };
     const count = retentionCount(this.segmentList, this.config, now, this.startOffset, (segment) => this.largestTimestamp(segment));
     this.deleteOldest(count);
     return { deletedSegments: count, logStartOffset: this.startOffset };
@@ -319,15 +326,29 @@ export class Log {
   }
 
   /**
+   * Compacts when enough of the closed bytes are dirty (`minCleanableDirtyRatio`, see
+   * `cleanedUpTo`): what the partition does on each cleanup pass of a `cleanupPolicy: 'compact'`
+   * log, as Kafka's cleaner picks the dirtiest logs. Null when there was nothing worth cleaning.
+   */
+  compactIfDirty(now: number = this.clock()): CompactResult | null {
+    this.checkWritable();
+    if (this.segmentList.length < 2 || this.closedBytes === 0) return null;
+    let dirty = 0;
+    for (let i = 0; i < this.segmentList.length - 1; i++) if (this.segmentList[i].baseOffset >= this.cleanedUpTo) dirty += this.segmentList[i].size;
+    if (dirty === 0 || dirty / this.closedBytes < this.config.minCleanableDirtyRatio) return null;
+    return this.compact({ now, deleteRetentionMs: this.config.deleteRetentionMs });
+  }
+
+  /**
    * Compacts the closed segments (`cleanupPolicy: 'compact'`, see cleaner.ts): keeps each key's
-   * latest record, drops tombstones in segments older than `deleteRetentionMs`, keeps offsets, and
-   * swaps the rewritten segments in crash-safely. The active segment is never rewritten. Not yet
-   * scheduled by the runtime; a failure leaves the log refusing writes until reopened, as any
-   * storage failure does (reopening finishes or discards the interrupted swap).
+   * latest record, drops tombstones in segments older than `deleteRetentionMs` (default the
+   * log's), keeps offsets, and swaps the rewritten segments in crash-safely. The active segment is
+   * never rewritten. A failure leaves the log refusing writes until reopened, as any storage
+   * failure does (reopening finishes or discards the interrupted swap).
    */
   compact(options: CompactOptions = {}, testHooks: { afterStep?: CleanerContext['afterStep'] } = {}): CompactResult {
     this.checkWritable();
-    const deleteRetentionMs = options.deleteRetentionMs ?? DEFAULT_DELETE_RETENTION_MS;
+    const deleteRetentionMs = options.deleteRetentionMs ?? this.config.deleteRetentionMs;
     if (!Number.isSafeInteger(deleteRetentionMs) || deleteRetentionMs < 0) {
       throw new TributaryError('INVALID_REQUEST', `deleteRetentionMs must be a non-negative integer, got ${deleteRetentionMs}`, { deleteRetentionMs });
     }
@@ -342,6 +363,7 @@ export class Log {
         largestTimestamp: (segment) => this.largestTimestamp(segment),
         afterStep: testHooks.afterStep,
       });
+      this.cleanedUpTo = this.active.baseOffset;
     } catch (error) {
       throw this.fail(error);
     } finally {

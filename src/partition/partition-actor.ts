@@ -185,8 +185,13 @@ export class PartitionActor {
     return this.log.deleteRecordsBefore(beforeOffset);
   }
 
-  /** Returns the number of segments deleted. */
+  /**
+   * One cleanup pass, by the topic's cleanup policy: retention deletes old segments of a `delete`
+   * log; a `compact` log is compacted if dirty enough. Returns the segments deleted or rewritten.
+   * Compaction runs on this thread, so the partition answers nothing else while it rewrites.
+   */
   applyRetention(now: number): number {
+    if (this.log.config.cleanupPolicy === 'compact') return this.log.compactIfDirty(now)?.segmentsCleaned ?? 0;
     return this.log.applyRetention(now).deletedSegments;
   }
 

@@ -46,11 +46,15 @@ export const parseTopicConfig = defineOptions('topic', {
   flushIntervalMs: { type: 'integer', min: 1, max: INT32_MAX, default: DEFAULT_LOG_CONFIG.flushIntervalMs },
   /**
    * Kafka `cleanup.policy`. Default `delete`: segments past `retentionMs`/`retentionBytes` are
-   * deleted. `compact` is stored and reported; the log can compact (`Log.compact`), but the runtime
-   * does not schedule the cleaner yet, so until it does a compacted topic keeps every record (as in Kafka, `compact` alone never deletes by time
-   * or size, so retention settings do not apply to it). Nothing is lost; the log just grows.
+   * deleted. `compact`: each cleanup pass (every `retentionCheckIntervalMs` of the runtime)
+   * compacts a partition whose closed segments are dirty enough (`minCleanableDirtyRatio`),
+   * keeping each key's latest record; as in Kafka, `compact` alone never deletes by time or size.
    */
-  cleanupPolicy: { type: 'enum', values: ['delete', 'compact'], default: 'delete' },
+  cleanupPolicy: { type: 'enum', values: ['delete', 'compact'], default: DEFAULT_LOG_CONFIG.cleanupPolicy },
+  /** How long a compacted topic keeps tombstones readable, so consumers see deletions (Kafka `delete.retention.ms`). Default 1 day. */
+  deleteRetentionMs: { type: 'integer', min: 0, default: DEFAULT_LOG_CONFIG.deleteRetentionMs },
+  /** Compact once this share of the closed bytes was written since the last compaction (Kafka `min.cleanable.dirty.ratio`). Default 0.5. */
+  minCleanableDirtyRatio: { type: 'number', min: 0, max: 1, default: DEFAULT_LOG_CONFIG.minCleanableDirtyRatio },
   /** `create` keeps producers' timestamps; `log-append` stamps each batch on append (Kafka `message.timestamp.type`). Default `create`. */
   timestampType: { type: 'enum', values: ['create', 'log-append'], default: 'create' },
   /** Largest batch one append accepts, after compression (Kafka `max.message.bytes`). Default 1048588. */
@@ -78,15 +82,16 @@ export function splitTopicConfig(config: ResolvedTopicConfig): { partitions: num
  * (group commit, see partition-actor.ts), so the buffer never holds an acknowledged batch.
  */
 export function logConfigFor(config: TopicConfig): Partial<LogConfig> {
-  // The runtime does not run the cleaner yet: a `compact` topic keeps everything rather than deleting by age or size.
-  const retains = config.cleanupPolicy === 'delete';
   return {
     segmentBytes: config.segmentBytes,
-    retentionMs: retains ? config.retentionMs : -1,
-    retentionBytes: retains ? config.retentionBytes : -1,
+    retentionMs: config.retentionMs,
+    retentionBytes: config.retentionBytes,
     fsync: config.flush,
     flushIntervalMs: config.flushIntervalMs,
     maxBatchBytes: config.maxMessageBytes,
+    cleanupPolicy: config.cleanupPolicy,
+    deleteRetentionMs: config.deleteRetentionMs,
+    minCleanableDirtyRatio: config.minCleanableDirtyRatio,
   };
 }
 
@@ -115,6 +120,8 @@ const KAFKA_CONFIGS: Readonly<Record<string, KafkaMapping>> = {
   },
   'message.timestamp.type': { field: 'timestampType', values: { CreateTime: 'create', LogAppendTime: 'log-append' } },
   'max.message.bytes': { field: 'maxMessageBytes' },
+  'delete.retention.ms': { field: 'deleteRetentionMs' },
+  'min.cleanable.dirty.ratio': { field: 'minCleanableDirtyRatio' },
 };
 
 /**
@@ -184,6 +191,11 @@ function kafkaValue(name: string, mapping: KafkaMapping, value: string): string 
       throw kafkaValueError(name, value, `one of ${Object.keys(mapping.values).join(', ')}`);
     }
     return mapping.values[value];
+  }
+  if (mapping.field === 'minCleanableDirtyRatio') {
+    const ratio = /^\d*\.?\d+$/.test(value) ? Number(value) : Number.NaN;
+    if (Number.isNaN(ratio)) throw kafkaValueError(name, value, 'a decimal number');
+    return ratio;
   }
   const number = /^-?\d+$/.test(value) ? Number(value) : Number.NaN;
   if (!Number.isSafeInteger(number)) throw kafkaValueError(name, value, 'an integer');

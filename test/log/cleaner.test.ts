@@ -222,3 +222,55 @@ describe('log compaction', () => {
     expect(fs.readdirSync(dir).filter((name) => name.endsWith('.cleaned') || name.endsWith('.swap'))).toEqual([]);
   });
 });
+
+describe('compactIfDirty (the cleanup pass of a compacted log)', () => {
+  const openCompacted = (dir: string, minCleanableDirtyRatio: number) => {
+    const log = Log.open(dir, { ...CONFIG, cleanupPolicy: 'compact', minCleanableDirtyRatio, retentionMs: 1 }, { clock: () => T0 });
+    open.push(log);
+    return log;
+  };
+  const writeRounds = (log: Log, rounds: number) => {
+    for (let round = 0; round < rounds; round++) {
+      for (let k = 0; k < 5; k++) log.append(encodeRecordBatch([{ key: `k${k}`, value: `round-${round}-${'x'.repeat(30)}`, timestamp: T0 }]));
+    }
+  };
+
+  it('compacts once the closed segments are dirty enough, and not again until new closed bytes reach the ratio', () => {
+    const log = openCompacted(newDir(), 0.5);
+    writeRounds(log, 30);
+    expect(log.segments.length).toBeGreaterThan(3);
+    const first = log.compactIfDirty(T0);
+    expect(first).not.toBeNull();
+    expect(first!.recordsRemoved).toBeGreaterThan(0);
+    // Nothing new was closed: the closed segments are all clean.
+    expect(log.compactIfDirty(T0)).toBeNull();
+    // Closing one segment at a time, each pass compacts exactly when the dirty share reaches the ratio.
+    let cleanedUpTo = log.segments.at(-1)!.baseOffset;
+    const decisions: boolean[] = [];
+    for (let step = 0; step < 12; step++) {
+      const segments = log.segments.length;
+      while (log.segments.length === segments) writeRounds(log, 1);
+      const closed = log.segments.slice(0, -1);
+      const dirty = closed.filter((segment) => segment.baseOffset >= cleanedUpTo).reduce((sum, segment) => sum + segment.size, 0);
+      const total = closed.reduce((sum, segment) => sum + segment.size, 0);
+      const compacted = log.compactIfDirty(T0) !== null;
+      expect(compacted).toBe(dirty / total >= 0.5);
+      if (compacted) cleanedUpTo = log.segments.at(-1)!.baseOffset;
+      decisions.push(compacted);
+    }
+    expect(decisions).toContain(true);
+    expect(decisions).toContain(false);
+  });
+
+  it('keeps every key\'s latest value, and applies no retention to a compacted log', () => {
+    const log = openCompacted(newDir(), 0);
+    writeRounds(log, 30);
+    expect(log.applyRetention(T0 + 10 * 86_400_000).deletedSegments).toBe(0);
+    log.compactIfDirty(T0);
+    const latest = new Map<string, string>();
+    const { bytes } = log.read(log.logStartOffset, 1 << 20);
+    for (const batch of decodeRecordBatches(bytes)) for (const record of batch.records) latest.set(record.key!.toString(), record.value!.toString());
+    expect([...latest.keys()].sort()).toEqual(['k0', 'k1', 'k2', 'k3', 'k4']);
+    for (const value of latest.values()) expect(value).toMatch(/^round-29-/);
+  });
+});

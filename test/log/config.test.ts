@@ -28,6 +28,9 @@ describe('log config', () => {
       flushIntervalMs: 1000,
       appendBufferBytes: 1048576,
       maxBatchBytes: 1048588,
+      cleanupPolicy: 'delete',
+      deleteRetentionMs: 86400000,
+      minCleanableDirtyRatio: 0.5,
     });
     expect(resolveLogConfig({ retentionMs: -1, fsync: 'always' })).toEqual({ ...DEFAULT_LOG_CONFIG, retentionMs: -1, fsync: 'always' });
   });

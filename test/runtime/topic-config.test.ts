@@ -26,6 +26,8 @@ describe('topic config', () => {
       flush: 'interval',
       flushIntervalMs: 1000,
       cleanupPolicy: 'delete',
+      deleteRetentionMs: DEFAULT_LOG_CONFIG.deleteRetentionMs,
+      minCleanableDirtyRatio: 0.5,
       timestampType: 'create',
       maxMessageBytes: DEFAULT_LOG_CONFIG.maxBatchBytes,
     });
@@ -60,10 +62,18 @@ describe('topic config', () => {
     expect(log).toMatchObject({ segmentBytes: 4096, retentionMs: 1000, retentionBytes: 10_000, fsync: 'always', maxBatchBytes: 500 });
   });
 
-  it('keeps everything in a compacted topic until compaction exists', () => {
-    const { config } = splitTopicConfig(parseTopicConfig({ cleanupPolicy: 'compact', retentionMs: 1000, retentionBytes: 100 }));
-    expect(config.cleanupPolicy).toBe('compact');
-    expect(logConfigFor(config)).toMatchObject({ retentionMs: -1, retentionBytes: -1 });
+  it('hands a compacted topic\'s cleaner settings to its logs', () => {
+    const { config } = splitTopicConfig(parseTopicConfig({ cleanupPolicy: 'compact', deleteRetentionMs: 1000, minCleanableDirtyRatio: 0.1 }));
+    expect(logConfigFor(config)).toMatchObject({ cleanupPolicy: 'compact', deleteRetentionMs: 1000, minCleanableDirtyRatio: 0.1 });
+  });
+
+  it('reads the cleaner settings in Kafka\'s names, a ratio as a decimal', () => {
+    expect(topicConfigFromKafka([{ name: 'min.cleanable.dirty.ratio', value: '0.25' }, { name: 'delete.retention.ms', value: '60000' }])).toEqual({
+      minCleanableDirtyRatio: 0.25,
+      deleteRetentionMs: 60000,
+    });
+    expect(() => topicConfigFromKafka([{ name: 'min.cleanable.dirty.ratio', value: '1.5' }])).toThrow(/min.cleanable.dirty.ratio/);
+    expect(() => topicConfigFromKafka([{ name: 'min.cleanable.dirty.ratio', value: 'half' }])).toThrow(/decimal/);
   });
 });
 
