@@ -126,7 +126,14 @@ export class GroupCoordinator {
    * served: the latest value of each key wins and a tombstone removes it, as compaction would.
    */
   replay(key: Uint8Array, value: Uint8Array | null): void {
-    const decoded = decodeOffsetsKey(key);
+    let decoded: ReturnType<typeof decodeOffsetsKey>;
+    try {
+      decoded = decodeOffsetsKey(key);
+    } catch (error) {
+      // Record types newer than the classic protocol's (KIP-848 groups, share groups) are skipped, as Kafka's loader skips types it does not own.
+      if (TributaryError.is(error, 'INVALID_RECORD') && typeof error.details.version === 'number' && error.details.version > 2) return;
+      throw error;
+    }
     if (decoded.type === 'offset') {
       const ref = `${decoded.topic}/${decoded.partition}`;
       if (value === null) {

@@ -152,6 +152,15 @@ describe('GroupCoordinator', () => {
     expect(await second.join()).toMatchObject({ generationId: 3 });
   });
 
+  it('skips record types of newer group protocols on replay, as Kafka does, but not corrupt keys', async () => {
+    const env = setup();
+    await env.call('commitOffsets', commitArgs('', -1, 10));
+    const consumerGroupKey = { key: new Uint8Array([0, 3, 0, 1, 0x67]), value: new Uint8Array([0, 0]) };
+    const restarted = setup([...env.records, consumerGroupKey]);
+    expect(await restarted.call('fetchOffsets', { ...REF, partitions: null })).toMatchObject([{ offset: 10 }]);
+    expect(() => setup([{ key: new Uint8Array([0]), value: null }])).toThrow(expect.objectContaining({ code: 'INVALID_RECORD' }));
+  });
+
   it('deletes only a group without members, with tombstones that survive a restart', async () => {
     const env = setup();
     const { joined } = await stableSingleMember(env);
