@@ -1,0 +1,31 @@
+/**
+ * Stream-table join (Kafka Streams' KStream-KTable join): each stream record is joined with the
+ * table's current value for its key when the record arrives; table updates emit nothing. The
+ * inner join drops records whose key has no value; the left join calls the joiner with null.
+ */
+import { Observable, type OperatorFunction } from 'rxjs';
+import { subscribeOperator } from '../operator.js';
+import type { Table } from './table.js';
+
+export function streamTableJoin<T, K, V, O>(
+  table: Table<K, V>,
+  joiner: (record: T, value: V | null) => O,
+  keyOf: (record: T) => K,
+  left: boolean,
+): OperatorFunction<T, O> {
+  return (source) =>
+    new Observable<O>((subscriber) => {
+      const tableSubscription = table.updates.subscribe({ error: (error: unknown) => subscriber.error(error) });
+      const subscription = subscribeOperator(source, subscriber, {
+        next(record) {
+          const value = table.get(keyOf(record));
+          if (value !== undefined) subscriber.next(joiner(record, value));
+          else if (left) subscriber.next(joiner(record, null));
+        },
+      });
+      return () => {
+        subscription.unsubscribe();
+        tableSubscription.unsubscribe();
+      };
+    });
+}

@@ -1,0 +1,155 @@
+/**
+ * Window stores: per-(key, window start) values, the state of tumbling, hopping and sliding window
+ * aggregations and of stream-stream join buffers (Kafka Streams' WindowStore). Windows of one store
+ * share a size, so a start names a window. `put(key, start, null)` deletes.
+ *
+ * The in-memory store indexes entries twice: by start (a Map of starts, each a Map of keys, plus the
+ * sorted starts), which is the hot path's single lookup and the order in which windows close; and
+ * by key (each key's entries sorted by start), for the range reads of sliding windows and joins.
+ */
+import { ChangeListeners, type ChangeListener, type StateStore } from './changes.js';
+import { SortedTimes } from './sorted-times.js';
+import { storeKey } from './store-key.js';
+
+export interface WindowChange<K, V> {
+  readonly key: K;
+  readonly start: number;
+  /** The new value; null when the window was deleted. */
+  readonly value: V | null;
+}
+
+export interface WindowStoreEntry<K, V> {
+  readonly key: K;
+  readonly start: number;
+  readonly value: V;
+}
+
+export interface WindowStore<K, V> extends StateStore<WindowChange<K, V>> {
+  readonly kind: 'window';
+  get(key: K, start: number): V | undefined;
+  /** Sets the value of the key's window at `start`; null deletes it. */
+  put(key: K, start: number, value: V | null): void;
+  /** The key's windows with start in [timeFrom, timeTo], by ascending start. */
+  fetch(key: K, timeFrom: number, timeTo: number): WindowStoreEntry<K, V>[];
+  /** Every key's windows with start in [timeFrom, timeTo], by ascending start (keys of one start in insertion order). */
+  fetchAll(timeFrom: number, timeTo: number): WindowStoreEntry<K, V>[];
+  /** The earliest window start >= `from` of any key, or undefined. */
+  earliestStart(from?: number): number | undefined;
+}
+
+interface Entry<K, V> {
+  readonly key: K;
+  readonly start: number;
+  value: V;
+}
+
+export class InMemoryWindowStore<K, V> implements WindowStore<K, V> {
+  readonly kind = 'window';
+  private readonly byStart = new Map<number, Map<unknown, Entry<K, V>>>();
+  private readonly starts = new SortedTimes();
+  private readonly byKey = new Map<unknown, Entry<K, V>[]>();
+  private readonly listeners = new ChangeListeners<WindowChange<K, V>>();
+  private count = 0;
+
+  constructor(readonly name = 'window-store') {}
+
+  get size(): number {
+    return this.count;
+  }
+
+  get(key: K, start: number): V | undefined {
+    return this.byStart.get(start)?.get(storeKey(key))?.value;
+  }
+
+  put(key: K, start: number, value: V | null): void {
+    this.write(key, start, value);
+    if (this.listeners.active) this.listeners.emit({ key, start, value });
+  }
+
+  fetch(key: K, timeFrom: number, timeTo: number): WindowStoreEntry<K, V>[] {
+    const entries = this.byKey.get(storeKey(key));
+    const out: WindowStoreEntry<K, V>[] = [];
+    if (entries === undefined) return out;
+    for (let i = firstAtOrAfter(entries, timeFrom); i < entries.length && entries[i].start <= timeTo; i++) out.push(copy(entries[i]));
+    return out;
+  }
+
+  fetchAll(timeFrom: number, timeTo: number): WindowStoreEntry<K, V>[] {
+    const out: WindowStoreEntry<K, V>[] = [];
+    for (const start of this.starts.range(timeFrom, timeTo)) {
+      for (const entry of this.byStart.get(start)!.values()) out.push(copy(entry));
+    }
+    return out;
+  }
+
+  earliestStart(from = -Infinity): number | undefined {
+    return this.starts.first(from);
+  }
+
+  onChange(listener: ChangeListener<WindowChange<K, V>>): () => void {
+    return this.listeners.add(listener);
+  }
+
+  snapshot(): WindowChange<K, V>[] {
+    return this.fetchAll(-Infinity, Infinity);
+  }
+
+  restore(changes: Iterable<WindowChange<K, V>>): void {
+    this.byStart.clear();
+    this.starts.clear();
+    this.byKey.clear();
+    this.count = 0;
+    for (const change of changes) this.write(change.key, change.start, change.value);
+  }
+
+  private write(key: K, start: number, value: V | null): void {
+    const id = storeKey(key);
+    let keys = this.byStart.get(start);
+    const entry = keys?.get(id);
+    if (entry !== undefined) {
+      if (value !== null) entry.value = value;
+      else this.remove(id, entry, keys!);
+      return;
+    }
+    if (value === null) return;
+    if (keys === undefined) {
+      keys = new Map();
+      this.byStart.set(start, keys);
+      this.starts.add(start);
+    }
+    const created: Entry<K, V> = { key, start, value };
+    keys.set(id, created);
+    const ofKey = this.byKey.get(id);
+    if (ofKey === undefined) this.byKey.set(id, [created]);
+    else ofKey.splice(firstAtOrAfter(ofKey, start), 0, created);
+    this.count++;
+  }
+
+  private remove(id: unknown, entry: Entry<K, V>, keys: Map<unknown, Entry<K, V>>): void {
+    keys.delete(id);
+    if (keys.size === 0) {
+      this.byStart.delete(entry.start);
+      this.starts.delete(entry.start);
+    }
+    const ofKey = this.byKey.get(id)!;
+    if (ofKey.length === 1) this.byKey.delete(id);
+    else ofKey.splice(firstAtOrAfter(ofKey, entry.start), 1);
+    this.count--;
+  }
+}
+
+/** Index of the first entry whose start is >= `time` in a start-sorted array. */
+function firstAtOrAfter(entries: readonly { readonly start: number }[], time: number): number {
+  let lo = 0;
+  let hi = entries.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (entries[mid].start < time) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+function copy<K, V>(entry: Entry<K, V>): WindowStoreEntry<K, V> {
+  return { key: entry.key, start: entry.start, value: entry.value };
+}
