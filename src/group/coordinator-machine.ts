@@ -333,9 +333,12 @@ function planJoin(state: GroupState, ctx: CoordinatorContext, event: JoinEvent, 
       for (const id of Object.keys(ms)) delete ms[id];
       for (const [id, m] of entries) ms[id] = m;
     };
-    if (state === 'Stable' && sameProtocols(previous.protocols, event.protocols)) {
+    const kept = withMembers(ctx, (ms) => replace(ms, { ...replaced, joinedThisRound: false, pendingJoinRequestId: null }));
+    // Kafka's updateStaticMemberAndRebalance: no rebalance unless the protocol the group would select changes. The
+    // metadata may differ (a restarted consumer no longer lists the partitions it owned), so it is not compared.
+    if (state === 'Stable' && selectProtocol(Object.values(kept)) === ctx.protocolName) {
       // No rebalance: the restarted member takes over the old one's assignment.
-      const members = withMembers(ctx, (ms) => replace(ms, { ...replaced, joinedThisRound: false, pendingJoinRequestId: null }));
+      const members = kept;
       const after = { ...ctx, leaderId, members };
       responses.push(joinAnswer(after, members[newId], requestId, newId === leaderId));
       return { patch: { ...patch, leaderId, members }, responses, touch: [newId], cancel: [previous.memberId] };
