@@ -2,17 +2,21 @@
  * An in-memory stand-in for the runtime's PartitionClient: each partition is a real `Log` in a
  * temporary directory, so fetch answers have the runtime's semantics (whole CRC-verified batches,
  * possibly starting before the requested offset; OFFSET_OUT_OF_RANGE outside the log), and a fetch
- * with `maxWaitMs` waits for appends (long-poll). Answers arrive on a later turn of the event loop
- * and errors cross as `toJSON`/`fromJSON`, as they do from a worker thread. Tests can count
- * requests, inject failures and change metadata.
+ * with `maxWaitMs` waits for appends (long-poll). Group requests go to a real `GroupCoordinator`
+ * (in this process, over an in-memory `__consumer_offsets` log that `restartCoordinator` replays,
+ * as a reopened partition is). Answers arrive on a later turn of the event loop and errors cross
+ * as `toJSON`/`fromJSON`, as they do from a worker thread. Tests can count requests, inject
+ * failures and change metadata.
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { ActorOptions, AnyActorLogic } from 'xstate';
 import { TributaryError } from '../../../src/errors.js';
+import { GROUP_REQUEST_TYPES, GroupCoordinator, type GroupRequestType, type OffsetsRecord } from '../../../src/group/group-coordinator.js';
 import { Log } from '../../../src/log/index.js';
 import { encodeRecordBatch, type EncodeOptions, type RecordInput } from '../../../src/record/index.js';
-import type { AppendResponse, RequestType, WorkerRequests } from '../../../src/runtime/messages.js';
+import type { AppendResponse, GroupRef, RequestType, WorkerRequests } from '../../../src/runtime/messages.js';
 import type { PartitionClient, ProducerIdentity, TopicMetadata } from '../../../src/runtime/partition-client.js';
 
 type ClientRequestType = Exclude<RequestType, 'applyRetention' | 'flush'>;
@@ -36,8 +40,17 @@ interface Injected {
   remaining: number;
 }
 
+export interface FakeClientOptions {
+  /** The group coordinator's clock (xstate's; a SimulatedClock makes sessions expire when the test says). */
+  readonly clock?: ActorOptions<AnyActorLogic>['clock'];
+  readonly now?: () => number;
+}
+
 export class FakePartitionClient implements PartitionClient {
   readonly dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tributary-consumer-'));
+  /** The `__consumer_offsets` records the group coordinator wrote. */
+  readonly offsetsRecords: OffsetsRecord[] = [];
+  coordinator: GroupCoordinator;
   /** Every request received, in order. */
   readonly requests: { readonly type: ClientRequestType; readonly args: { readonly topic: string; readonly partition: number } }[] = [];
   private readonly topics = new Map<string, FakeTopic>();
@@ -45,6 +58,16 @@ export class FakePartitionClient implements PartitionClient {
   private readonly injected: Injected[] = [];
   private nextProducerId = 0;
   private closed = false;
+
+  constructor(private readonly options: FakeClientOptions = {}) {
+    this.coordinator = this.newCoordinator();
+  }
+
+  /** A new coordinator rebuilt from the records, as after the runtime restarts (its members are gone). */
+  restartCoordinator(): void {
+    this.coordinator.close();
+    this.coordinator = this.newCoordinator();
+  }
 
   createTopic(name: string, partitions: number, options: { timestampType?: 'create' | 'log-append' } = {}): void {
     const topic: FakeTopic = {
@@ -92,8 +115,9 @@ export class FakePartitionClient implements PartitionClient {
     return topic.metadata;
   }
 
-  async groupCoordinator(): Promise<never> {
-    throw new Error('groups are not used with this fake');
+  async groupCoordinator(groupId: string): Promise<GroupRef> {
+    if (groupId === '') throw new TributaryError('INVALID_GROUP_ID', 'empty group id', {});
+    return { topic: '__consumer_offsets', partition: 0, groupId };
   }
 
   async initProducerId(): Promise<ProducerIdentity> {
@@ -119,9 +143,10 @@ export class FakePartitionClient implements PartitionClient {
     }
   }
 
-  /** Answers pending long-polls, closes the logs and removes the directory. */
+  /** Answers pending long-polls, closes the coordinator and the logs and removes the directory. */
   close(): void {
     this.closed = true;
+    this.coordinator.close();
     for (const waiter of this.waiters) {
       clearTimeout(waiter.timer);
       waiter.resolve(this.read(waiter.args));
@@ -131,7 +156,18 @@ export class FakePartitionClient implements PartitionClient {
     fs.rmSync(this.dir, { recursive: true, force: true });
   }
 
+  private newCoordinator(): GroupCoordinator {
+    const coordinator = new GroupCoordinator({ append: (records) => void this.offsetsRecords.push(...records) }, this.options);
+    for (const record of this.offsetsRecords) coordinator.replay(record.key, record.value);
+    return coordinator;
+  }
+
   private handle(type: ClientRequestType, args: unknown): unknown {
+    if (GROUP_REQUEST_TYPES.has(type)) {
+      return new Promise((resolve, reject) =>
+        this.coordinator.handle(type as GroupRequestType, args as never, (outcome) => (outcome.ok ? resolve(outcome.result) : reject(outcome.error))),
+      );
+    }
     switch (type) {
       case 'fetch':
         return this.fetch(args as WorkerRequests['fetch']['args']);
