@@ -87,7 +87,9 @@ export class SlidingWindowAggregator<T, K, A, R> implements AggregationProcessor
         rightExists = true;
       }
     }
-    if (previous !== undefined && previous + 1 + d >= t && !windows.some((w) => w.start === previous + 1)) {
+    // The previous record's right window now holds t. When previous = t - d - 1 that window is t's
+    // left window, created just below (Kafka creates it twice and emits it twice).
+    if (previous !== undefined && previous >= t - d && !windows.some((w) => w.start === previous + 1)) {
       this.add(key, previous + 1, undefined, record, t);
     }
     if (!leftExists) {
