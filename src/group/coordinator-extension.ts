@@ -42,15 +42,13 @@ export class GroupCoordinatorExtension implements HostExtension {
     this.coordinators.delete(ref.partition);
   }
 
-  handle(type: RequestType, args: unknown, partition: HostedPartition, reply: (outcome: ExtensionOutcome) => void): void {
-    const coordinator = partition.topic === OFFSETS_TOPIC ? this.coordinators.get(partition.partition) : undefined;
+  handle(type: RequestType, args: unknown, partition: HostedPartition | null, reply: (outcome: ExtensionOutcome) => void): void {
+    const coordinator = partition?.topic === OFFSETS_TOPIC ? this.coordinators.get(partition.partition) : undefined;
     if (coordinator === undefined) {
+      const where = partition === null ? 'no partition' : `${partition.topic}/${partition.partition}`;
       reply({
         ok: false,
-        error: new TributaryError('INVALID_REQUEST', `${type} must be sent to a ${OFFSETS_TOPIC} partition, not ${partition.topic}/${partition.partition}`, {
-          topic: partition.topic,
-          partition: partition.partition,
-        }),
+        error: new TributaryError('INVALID_REQUEST', `${type} must be sent to a ${OFFSETS_TOPIC} partition, not ${where}`, { topic: partition?.topic, partition: partition?.partition }),
       });
       return;
     }

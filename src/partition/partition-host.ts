@@ -39,9 +39,10 @@ export interface HostedPartition extends PartitionRef {
 export type ExtensionOutcome = { readonly ok: true; readonly result: unknown } | { readonly ok: false; readonly error: unknown };
 
 /**
- * A service living beside some partitions of a host and answering requests addressed to them, as
- * the group coordinator lives beside its `__consumer_offsets` partition. The host only routes:
- * a request of one of `requestTypes` goes to the extension with the partition its args name.
+ * A service living on a host's thread and answering requests of its own types: the group
+ * coordinator beside its `__consumer_offsets` partitions, stream tasks beside their input
+ * partitions. The host only routes: a request of one of `requestTypes` goes to the extension,
+ * with the partition its args name if they name one (which must be open here), else null.
  */
 export interface HostExtension {
   readonly requestTypes: ReadonlySet<RequestType>;
@@ -50,7 +51,7 @@ export interface HostExtension {
   /** Before a partition closes. */
   partitionClosed(partition: PartitionRef): void;
   /** Serves one request; `reply` may be called later (a long poll), exactly once. */
-  handle(type: RequestType, args: unknown, partition: HostedPartition, reply: (outcome: ExtensionOutcome) => void): void;
+  handle(type: RequestType, args: unknown, partition: HostedPartition | null, reply: (outcome: ExtensionOutcome) => void): void;
   close(): void;
 }
 
@@ -131,8 +132,9 @@ export class PartitionHost {
     const { id } = request;
     const extension = this.extensionFor.get(request.type);
     if (extension !== undefined) {
-      const actor = this.actorFor(request.args as PartitionRef);
-      extension.handle(request.type, request.args, this.hosted(actor), (outcome) => {
+      const named = typeof (request.args as Partial<PartitionRef>).topic === 'string';
+      const actor = named ? this.actorFor(request.args as PartitionRef) : null;
+      extension.handle(request.type, request.args, actor === null ? null : this.hosted(actor), (outcome) => {
         if (outcome.ok) this.respond({ id, ok: true, result: outcome.result as never }, [], actor);
         else this.fail(id, outcome.error, actor);
       });

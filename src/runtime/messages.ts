@@ -15,6 +15,7 @@
 import type { SerializedTributaryError } from '../errors.js';
 import type { MessagePort } from 'node:worker_threads';
 import type { LogConfig } from '../log/index.js';
+import type { CompressionName } from '../record/index.js';
 
 /** Kafka's acks: 0 = no answer awaited, 1 = appended by the partition, -1 = durable per the topic's fsync policy. */
 export type Acks = 0 | 1 | -1;
@@ -290,7 +291,41 @@ export interface WorkerHostTask {
   readonly slot: number;
   /** The runtime's end of this port receives responses; requests arrive on this end. */
   readonly port: MessagePort;
+  /**
+   * The thread's own client calls to the runtime (`ThreadClient`): code running on the thread
+   * (stream tasks, their producers and consumers) sends `UplinkCall`s here and gets
+   * `UplinkAnswer`s; the runtime also pushes `MetadataSnapshot`s on it.
+   */
+  readonly uplink: MessagePort;
 }
+
+/** A topic as a worker thread's client sees it: its metadata and the slot hosting each partition. */
+export interface ThreadTopic {
+  readonly name: string;
+  readonly partitions: number;
+  readonly compression: CompressionName | 'producer';
+  readonly timestampType: 'create' | 'log-append';
+  /** `slots[p]`: the thread slot hosting partition p. */
+  readonly slots: readonly number[];
+}
+
+/** Every topic, pushed to each thread when it starts and after every metadata change. */
+export interface MetadataSnapshot {
+  readonly metadata: readonly ThreadTopic[];
+}
+
+/** Client request types a thread may send up: everything a PartitionClient sends except the runtime's own housekeeping. */
+export type ClientRequestType = Exclude<RequestType, 'applyRetention' | 'flush' | 'openPartition' | 'closePartition'>;
+
+/** A client call from a worker thread to the runtime, answered by an `UplinkAnswer` of the same id. */
+export type UplinkCall =
+  | { readonly id: number; readonly kind: 'request'; readonly type: ClientRequestType; readonly args: unknown }
+  | { readonly id: number; readonly kind: 'initProducerId' }
+  | { readonly id: number; readonly kind: 'groupCoordinator'; readonly groupId: string };
+
+export type UplinkAnswer =
+  | { readonly id: number; readonly ok: true; readonly result: unknown }
+  | { readonly id: number; readonly ok: false; readonly error: SerializedTributaryError };
 
 /**
  * The ArrayBuffers of `bytes` that can be transferred instead of copied: only one that the view

@@ -4,7 +4,7 @@
  * can a test double, and later the connector to an external Kafka cluster.
  */
 import type { CompressionName } from '../record/index.js';
-import type { GroupRef, RequestType, WorkerRequests } from './messages.js';
+import type { ClientRequestType, GroupRef, WorkerRequests } from './messages.js';
 
 export interface TopicMetadata {
   readonly name: string;
@@ -29,7 +29,7 @@ export interface PartitionClient {
    * died before answering, UNKNOWN_TOPIC_OR_PARTITION for a partition that does not exist, CLOSED
    * once the runtime is closed. `transfer` lists ArrayBuffers to move rather than copy.
    */
-  request<T extends Exclude<RequestType, 'applyRetention' | 'flush'>>(
+  request<T extends ClientRequestType>(
     type: T,
     args: WorkerRequests[T]['args'],
     transfer?: readonly ArrayBuffer[],

@@ -27,7 +27,7 @@ import { TributaryError, storageError } from '../errors.js';
 import { partitionWorkerEntry } from '../partition/worker-entry.js';
 import { Admin } from './admin.js';
 import { lockDir, type DirLock } from './dir-lock.js';
-import type { GroupRef, PartitionRef, RequestType, WorkerHostTask, WorkerRequests } from './messages.js';
+import type { GroupRef, MetadataSnapshot, PartitionRef, RequestType, UplinkCall, WorkerHostTask, WorkerRequests } from './messages.js';
 import { OFFSETS_TOPIC, offsetsPartitionFor, offsetsTopicConfig } from './offsets-topic.js';
 import { defineOptions, type OptionsInput } from './options.js';
 import type { PartitionClient, ProducerIdentity, TopicMetadata } from './partition-client.js';
@@ -113,9 +113,12 @@ export class Runtime extends EventEmitter<RuntimeEvents> implements PartitionCli
         new Slot({
           index,
           requestTimeoutMs,
-          startHost: (slot: number, port: MessagePort, signal: AbortSignal) => pool.run({ slot, port }, { transferList: [port], signal }),
+          startHost: (slot: number, port: MessagePort, uplink: MessagePort, signal: AbortSignal) =>
+            pool.run({ slot, port, uplink }, { transferList: [port, uplink], signal }),
           partitions: () => this.placement.partitionsOn(index).map((ref) => this.openArgs(ref)),
           onRestarted: (restart) => this.emit('workerRestarted', restart),
+          serveUplink: (call) => this.serveUplink(call),
+          metadata: () => this.metadataSnapshot(),
         }),
     );
     this.retentionTimer = setInterval(() => this.applyRetention(), retentionCheckIntervalMs).unref();
@@ -231,6 +234,11 @@ export class Runtime extends EventEmitter<RuntimeEvents> implements PartitionCli
     if (this.closing !== undefined) return Promise.reject(this.closedError());
     const result = this.metadataTail.catch(() => undefined).then(change);
     this.metadataTail = result;
+    // Worker threads' clients learn of every change, including a partial one that failed and was undone.
+    void result.then(
+      () => this.publishMetadata(),
+      () => this.publishMetadata(),
+    );
     return result;
   }
 
@@ -323,6 +331,37 @@ export class Runtime extends EventEmitter<RuntimeEvents> implements PartitionCli
   }
 
   // ---- internals ----
+
+  /** A client call from code on a worker thread (ThreadClient), served as the main thread's own. */
+  private serveUplink(call: UplinkCall): Promise<unknown> {
+    switch (call.kind) {
+      case 'request':
+        return this.request(call.type, call.args as never);
+      case 'initProducerId':
+        return this.initProducerId();
+      case 'groupCoordinator':
+        return this.groupCoordinator(call.groupId);
+    }
+  }
+
+  /** Every topic with the slot of each partition, as worker threads' clients see them. */
+  private metadataSnapshot(): MetadataSnapshot {
+    return {
+      metadata: this.store.topics.map((topic) => ({
+        name: topic.name,
+        partitions: topic.partitions,
+        compression: topic.config.compression,
+        timestampType: topic.config.timestampType,
+        slots: range(0, topic.partitions).map((partition) => this.placement.slotOf(topic.name, partition)!),
+      })),
+    };
+  }
+
+  /** Tells every thread's client about a metadata change. */
+  private publishMetadata(): void {
+    const snapshot = this.metadataSnapshot();
+    for (const slot of this.slots) slot.publish(snapshot);
+  }
 
   private closedError(): TributaryError {
     return new TributaryError('CLOSED', `The runtime on ${this.dir} is closed`, { dir: this.dir });

@@ -19,14 +19,15 @@
  */
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { TributaryError } from '../errors.js';
-import type { HostReady, PartitionRef, RequestType, WorkerRequests, WorkerResponse } from './messages.js';
+import type { HostReady, MetadataSnapshot, PartitionRef, RequestType, UplinkCall, WorkerRequests, WorkerResponse } from './messages.js';
+import { uplinkAnswer } from './thread-client.js';
 
 /**
- * Starts a host for `slot` serving the contract on `port`; settles when the host stops. When
- * `signal` aborts, the host is to be given up: a task not started yet must not start, and one
- * running must stop (its thread may be ended).
+ * Starts a host for `slot` serving the contract on `port` and sending its thread's own client
+ * calls on `uplink`; settles when the host stops. When `signal` aborts, the host is to be given
+ * up: a task not started yet must not start, and one running must stop (its thread may be ended).
  */
-export type HostStarter = (slot: number, port: MessagePort, signal: AbortSignal) => Promise<unknown>;
+export type HostStarter = (slot: number, port: MessagePort, uplink: MessagePort, signal: AbortSignal) => Promise<unknown>;
 
 export type OpenPartitionArgs = WorkerRequests['openPartition']['args'];
 
@@ -48,6 +49,10 @@ export interface SlotOptions {
   /** The partitions to open whenever a host starts, in order. */
   readonly partitions: () => readonly OpenPartitionArgs[];
   readonly onRestarted: (restart: SlotRestart) => void;
+  /** Serves a client call from code on the slot's thread (see ThreadClient). */
+  readonly serveUplink: (call: UplinkCall) => Promise<unknown>;
+  /** The metadata every new host gets before anything else. */
+  readonly metadata: () => MetadataSnapshot;
 }
 
 /** A host that ran at least this long before dying is not in a crash loop. */
@@ -60,6 +65,7 @@ const CLOSE_TIMEOUT_MS = 30_000;
 
 interface Host {
   readonly port: MessagePort;
+  readonly uplink: MessagePort;
   /** Settles when the host task has stopped. */
   readonly stopped: Promise<void>;
   /** Gives the host task up (see HostStarter). */
@@ -124,6 +130,12 @@ export class Slot {
     this.becomeUp();
   }
 
+  /** Pushes new metadata to the live host's thread client; a host started later gets it from `options.metadata`. */
+  publish(snapshot: MetadataSnapshot): void {
+    const host = this.host;
+    if (host !== undefined && !host.dead) host.uplink.postMessage(snapshot);
+  }
+
   /** Sends a request to the slot's host; see the class comment for what happens if it dies. */
   call<T extends RequestType>(type: T, args: WorkerRequests[T]['args'], transfer: readonly ArrayBuffer[] = []): Promise<WorkerRequests[T]['result']> {
     if (this.state === 'closing' || this.state === 'closed') return Promise.reject(closedError(this.index));
@@ -158,6 +170,7 @@ export class Slot {
     if (host !== undefined && !host.dead) {
       host.dead = true;
       host.port.close();
+      host.uplink.close();
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([host.stopped, new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_TIMEOUT_MS).unref()))]);
       clearTimeout(timer);
@@ -167,11 +180,14 @@ export class Slot {
 
   private spawn(): Host {
     const { port1, port2 } = new MessageChannel();
+    const uplink = new MessageChannel();
     let host!: Host;
     let task: Promise<unknown>;
     const abort = new AbortController();
+    // Queued before the task starts, so the thread's client has metadata before any task of its own runs.
+    uplink.port1.postMessage(this.options.metadata());
     try {
-      task = this.options.startHost(this.index, port2, abort.signal);
+      task = this.options.startHost(this.index, port2, uplink.port2, abort.signal);
     } catch (error) {
       task = Promise.reject(error);
     }
@@ -181,7 +197,8 @@ export class Slot {
     );
     let markReady!: (ready: boolean) => void;
     const ready = new Promise<boolean>((resolve) => (markReady = resolve));
-    host = { port: port1, stopped, abort, ready, markReady, dead: false };
+    host = { port: port1, uplink: uplink.port1, stopped, abort, ready, markReady, dead: false };
+    uplink.port1.on('message', (call: UplinkCall) => this.serveUplink(host, call));
     port1.on('message', (message: WorkerResponse | HostReady) => {
       if ('ready' in message) host.markReady(true);
       else this.onResponse(host, message);
@@ -258,6 +275,18 @@ export class Slot {
     }
   }
 
+  /** Answers a call from the host's thread unless that host has died meanwhile (nobody would read it). */
+  private serveUplink(host: Host, call: UplinkCall): void {
+    this.options.serveUplink(call).then(
+      (result) => ({ ok: true as const, result }),
+      (error: unknown) => ({ ok: false as const, error }),
+    ).then((outcome) => {
+      if (host.dead) return;
+      const { answer, transfer } = uplinkAnswer(call.id, outcome);
+      host.uplink.postMessage(answer, transfer);
+    });
+  }
+
   private onResponse(host: Host, response: WorkerResponse): void {
     const call = this.calls.get(response.id);
     // An answer to a call that timed out, or one from a host already declared dead, has no taker.
@@ -279,6 +308,7 @@ export class Slot {
     host.markReady(false);
     host.reason = reason;
     host.port.close();
+    host.uplink.close();
     for (const call of [...this.calls.values()]) {
       if (call.host === host) {
         this.settle(call, unavailable(this.index, `its thread stopped before answering (${reason.message})`, reason));

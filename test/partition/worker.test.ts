@@ -43,7 +43,8 @@ describe('partition worker thread', () => {
     const pool = new Piscina<WorkerHostTask, void>({ filename: partitionWorkerEntry(), minThreads: 1, maxThreads: 1, idleTimeout: 60_000 });
     const { port1, port2 } = new MessageChannel();
     try {
-      const hosting = pool.run({ slot: 0, port: port2 }, { transferList: [port2] });
+      const uplink = new MessageChannel();
+      const hosting = pool.run({ slot: 0, port: port2, uplink: uplink.port2 }, { transferList: [port2, uplink.port2] });
       const ended = hosting.then(
         () => 'resolved',
         () => 'rejected',
@@ -84,7 +85,8 @@ describe('partition worker thread', () => {
     const pool = new Piscina<WorkerHostTask, void>({ filename: partitionWorkerEntry(), minThreads: 1, maxThreads: 1 });
     const { port1, port2 } = new MessageChannel();
     try {
-      const hosting = pool.run({ slot: 0, port: port2 }, { transferList: [port2] });
+      const uplink = new MessageChannel();
+      const hosting = pool.run({ slot: 0, port: port2, uplink: uplink.port2 }, { transferList: [port2, uplink.port2] });
       const request = client(port1);
       await request('openPartition', { ...ref, dir, config });
       await request('append', { ...ref, batch: owned(makeBatch({ count: 1 })), acks: 1, logAppendTime: false });

@@ -21,6 +21,8 @@ function newSlot(hosts: FakeHosts, options: { partitions?: OpenPartitionArgs[]; 
     requestTimeoutMs: options.requestTimeoutMs ?? 5_000,
     partitions: () => options.partitions ?? [openArgs('t', 0), openArgs('t', 1)],
     onRestarted: (restart) => restarts.push(restart),
+    serveUplink: () => Promise.reject(new Error('no uplink calls in these tests')),
+    metadata: () => ({ metadata: [] }),
   });
   slots.push(slot);
   return { slot, restarts };
