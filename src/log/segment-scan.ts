@@ -19,6 +19,8 @@ import { allocIoBuffer } from './io-buffer.js';
 import type { Segment } from './segment.js';
 
 const INT32_MAX = 0x7fff_ffff;
+/** The high 32 bits of every int64 below 2^53. */
+const MAX_SAFE_OFFSET_HIGH = 0x1f_ffff;
 /** Recovery reads segments in windows this large. */
 const RECOVERY_WINDOW_BYTES = 4 * 1024 * 1024;
 
@@ -90,6 +92,9 @@ export function nextSoundBatch(segment: Pick<Segment, 'read' | 'fileBytes' | 'ba
       if (window[p + MAGIC_OFFSET] !== CURRENT_MAGIC) continue;
       const size = window.readInt32BE(p + BATCH_LENGTH_OFFSET) + LOG_OVERHEAD;
       if (size < BATCH_HEADER_SIZE || start + p + size > end) continue;
+      // Garbage may hold any int64 here; one that is negative or beyond 2^53 (which reading would throw on) is no batch of a log.
+      const baseOffsetHigh = window.readInt32BE(p);
+      if (baseOffsetHigh < 0 || baseOffsetHigh > MAX_SAFE_OFFSET_HIGH) continue;
       const baseOffset = baseOffsetAt(window, p);
       if (baseOffset < expectedOffset || baseOffset - segment.baseOffset > INT32_MAX) continue;
       if (p + size <= length) {
