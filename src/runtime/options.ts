@@ -193,7 +193,7 @@ function unknownField(options: string, key: string, value: unknown, known: reado
  * The candidate an obvious typo meant: edit distance at most 2, ignoring case, and shorter than
  * the word itself so that very short words do not "match" everything. Ties go to the earlier candidate.
  */
-function closest(word: string, candidates: readonly string[]): string | undefined {
+export function closest(word: string, candidates: readonly string[]): string | undefined {
   const lower = word.toLowerCase();
   let best: string | undefined;
   let bestDistance = Math.min(2, lower.length - 1);
