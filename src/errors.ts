@@ -84,6 +84,8 @@ const CODES = {
   GROUP_ID_NOT_FOUND: { retriable: false, kafkaCode: 69 },
   /** A commit's metadata string is longer than the coordinator accepts (Kafka OFFSET_METADATA_TOO_LARGE). */
   OFFSET_METADATA_TOO_LARGE: { retriable: false, kafkaCode: 12 },
+  /** A task running on a worker thread (a pipeline, a thread task) threw or rejected; `details`/`cause` say why. Kafka has no equivalent. */
+  TASK_FAILED: { retriable: false, kafkaCode: -1 },
   /** The runtime, client or thread was closed; the call can never succeed on this instance. */
   CLOSED: { retriable: false, kafkaCode: -1 },
 } as const satisfies Record<string, CodeInfo>;

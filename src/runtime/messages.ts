@@ -252,6 +252,20 @@ export interface WorkerRequests {
     args: GroupRef;
     result: null;
   };
+  /**
+   * Starts a task on the worker thread: the function `exportName` of the module at `moduleUrl`,
+   * called with a ThreadTaskContext carrying `input`. Answered once the task has started; its end
+   * is reported by a `taskEnded` uplink call.
+   */
+  startTask: {
+    args: { readonly taskId: string; readonly moduleUrl: string; readonly exportName: string; readonly input: unknown };
+    result: null;
+  };
+  /** Aborts a task's signal and answers once the task has ended (at once for a task not running here). */
+  stopTask: {
+    args: { readonly taskId: string };
+    result: null;
+  };
   /** Applies time and size retention to every partition of the worker. */
   applyRetention: {
     args: { readonly now: number };
@@ -315,13 +329,15 @@ export interface MetadataSnapshot {
 }
 
 /** Client request types a thread may send up: everything a PartitionClient sends except the runtime's own housekeeping. */
-export type ClientRequestType = Exclude<RequestType, 'applyRetention' | 'flush' | 'openPartition' | 'closePartition'>;
+export type ClientRequestType = Exclude<RequestType, 'applyRetention' | 'flush' | 'openPartition' | 'closePartition' | 'startTask' | 'stopTask'>;
 
 /** A client call from a worker thread to the runtime, answered by an `UplinkAnswer` of the same id. */
 export type UplinkCall =
   | { readonly id: number; readonly kind: 'request'; readonly type: ClientRequestType; readonly args: unknown }
   | { readonly id: number; readonly kind: 'initProducerId' }
-  | { readonly id: number; readonly kind: 'groupCoordinator'; readonly groupId: string };
+  | { readonly id: number; readonly kind: 'groupCoordinator'; readonly groupId: string }
+  /** A thread task has ended, by itself or stopped; `error` when it failed. */
+  | { readonly id: number; readonly kind: 'taskEnded'; readonly taskId: string; readonly error: SerializedTributaryError | null };
 
 export type UplinkAnswer =
   | { readonly id: number; readonly ok: true; readonly result: unknown }

@@ -27,12 +27,13 @@ import { TributaryError, storageError } from '../errors.js';
 import { partitionWorkerEntry } from '../partition/worker-entry.js';
 import { Admin } from './admin.js';
 import { lockDir, type DirLock } from './dir-lock.js';
-import type { GroupRef, MetadataSnapshot, PartitionRef, RequestType, UplinkCall, WorkerHostTask, WorkerRequests } from './messages.js';
+import type { ClientRequestType, GroupRef, MetadataSnapshot, PartitionRef, UplinkCall, WorkerHostTask, WorkerRequests } from './messages.js';
 import { OFFSETS_TOPIC, offsetsPartitionFor, offsetsTopicConfig } from './offsets-topic.js';
 import { defineOptions, type OptionsInput } from './options.js';
 import type { PartitionClient, ProducerIdentity, TopicMetadata } from './partition-client.js';
 import { Placement } from './placement.js';
 import { Slot, type OpenPartitionArgs, type SlotRestart } from './slot.js';
+import { TaskSupervisor, type ThreadTaskHandle, type ThreadTaskSpec } from './task-supervisor.js';
 import { logConfigFor, type TopicConfig } from './topic-config.js';
 import { TopicStore, type StoredTopic } from './topic-store.js';
 
@@ -81,12 +82,12 @@ export interface RuntimeEvents {
   retentionFailed: [RetentionFailedEvent];
 }
 
-type ClientRequestType = Exclude<RequestType, 'applyRetention' | 'flush'>;
 
 export class Runtime extends EventEmitter<RuntimeEvents> implements PartitionClient {
   /** Topic management, KafkaJS-style. */
   readonly admin: Admin;
   private readonly slots: Slot[];
+  private readonly tasks: TaskSupervisor;
   private readonly retentionTimer: NodeJS.Timeout;
   private retentionPass: Promise<void> | undefined;
   /** The last metadata change queued; changes run one at a time. */
@@ -116,11 +117,15 @@ export class Runtime extends EventEmitter<RuntimeEvents> implements PartitionCli
           startHost: (slot: number, port: MessagePort, uplink: MessagePort, signal: AbortSignal) =>
             pool.run({ slot, port, uplink }, { transferList: [port, uplink], signal }),
           partitions: () => this.placement.partitionsOn(index).map((ref) => this.openArgs(ref)),
-          onRestarted: (restart) => this.emit('workerRestarted', restart),
+          onRestarted: (restart) => {
+            this.tasks.slotRestarted(restart.slot);
+            this.emit('workerRestarted', restart);
+          },
           serveUplink: (call) => this.serveUplink(call),
           metadata: () => this.metadataSnapshot(),
         }),
     );
+    this.tasks = new TaskSupervisor((slot, type, args) => this.slots[slot].call(type, args), threads);
     this.retentionTimer = setInterval(() => this.applyRetention(), retentionCheckIntervalMs).unref();
   }
 
@@ -200,6 +205,16 @@ export class Runtime extends EventEmitter<RuntimeEvents> implements PartitionCli
     const slot = this.placement.slotOf(args.topic, args.partition);
     if (slot === undefined) return Promise.reject(unknownPartition(args.topic, args.partition, this.store.get(args.topic)));
     return this.slots[slot].call(type, args, transfer);
+  }
+
+  /**
+   * Runs a task (an exported function of a module) on the thread of `slot`, next to that slot's
+   * partitions; see thread-tasks.ts for what the task gets. A task whose thread dies is started
+   * again on the replacement. Resolves once the task has started.
+   */
+  startThreadTask(slot: number, spec: ThreadTaskSpec): Promise<ThreadTaskHandle> {
+    if (this.closing !== undefined) return Promise.reject(this.closedError());
+    return this.tasks.start(slot, spec);
   }
 
   async groupCoordinator(groupId: string): Promise<GroupRef> {
@@ -341,6 +356,9 @@ export class Runtime extends EventEmitter<RuntimeEvents> implements PartitionCli
         return this.initProducerId();
       case 'groupCoordinator':
         return this.groupCoordinator(call.groupId);
+      case 'taskEnded':
+        this.tasks.ended(call.taskId, call.error === null ? null : TributaryError.fromJSON(call.error));
+        return Promise.resolve(null);
     }
   }
 
@@ -425,6 +443,8 @@ export class Runtime extends EventEmitter<RuntimeEvents> implements PartitionCli
 
   private async shutdown(): Promise<void> {
     clearInterval(this.retentionTimer);
+    // Tasks first: they may still produce to partitions, and commit, on their way out.
+    await this.tasks.stopAll();
     await this.metadataTail.catch(() => undefined);
     await this.retentionPass;
     await Promise.all(this.slots.map((slot) => slot.close()));

@@ -102,6 +102,11 @@ export class ThreadClient implements PartitionClient {
     return this.up({ id: 0, kind: 'groupCoordinator', groupId }) as Promise<GroupRef>;
   }
 
+  /** Reports a thread task's end to the runtime (see thread-tasks.ts); nothing to wait for. */
+  taskEnded(taskId: string, error: TributaryError | null): void {
+    this.up({ id: 0, kind: 'taskEnded', taskId, error: error === null ? null : error.toJSON() }).catch(() => undefined);
+  }
+
   /** Settles a local call with the host's answer. */
   deliver(response: WorkerResponse): void {
     const pending = this.local.get(response.id);
