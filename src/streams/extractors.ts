@@ -18,11 +18,10 @@ export function recordTimestamp(record: unknown): number {
  * Fails the stream on an event time that is not an integer number of epoch milliseconds: window
  * bounds are integers, and a NaN would silently fall in no window.
  */
-export function checkEventTime(timestamp: number, record: unknown): number {
+export function checkEventTime(timestamp: number): number {
   if (!Number.isSafeInteger(timestamp)) {
     throw new TributaryError('INVALID_RECORD', `Event time must be an integer number of epoch milliseconds, got ${describeValue(timestamp)}`, {
       timestamp: describeValue(timestamp),
-      record: describeValue(record),
     });
   }
   return timestamp;

@@ -81,7 +81,7 @@ export function window<T, K = DefaultKey<T>>(spec: WindowSpec, options?: WindowO
       clock.start();
       const subscription = subscribeOperator(source, subscriber, {
         next(record) {
-          const timestamp = checkEventTime(timeOf(record), record);
+          const timestamp = checkEventTime(timeOf(record));
           subscriber.next(new WindowedRecord(record, keyOf(record), timestamp, clock.observe(timestamp), windowing));
         },
       });

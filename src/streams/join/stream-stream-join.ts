@@ -69,14 +69,14 @@ export function streamStreamJoin<L, R, K, O>(
       clock.start();
       const otherSubscription = subscribeOperator(other, subscriber, {
         next(record) {
-          const timestamp = checkEventTime(config.otherTimestamp(record), record);
+          const timestamp = checkEventTime(config.otherTimestamp(record));
           join.right(record, config.otherKey(record), timestamp, clock.observe(timestamp));
         },
         complete,
       });
       const ownSubscription = subscribeOperator(source, subscriber, {
         next(record) {
-          const timestamp = checkEventTime(config.timestamp(record), record);
+          const timestamp = checkEventTime(config.timestamp(record));
           join.left(record, config.key(record), timestamp, clock.observe(timestamp));
         },
         complete,
