@@ -159,7 +159,7 @@ export class GroupMember {
    */
   leave(): Promise<void> {
     this.leaving ??= (async () => {
-      // A member never started, or stopped without leaving (a test's crash), has nothing to hand over.
+      // A member never started, or whose actor was stopped without leaving, has nothing to hand over.
       if (this.started && this.actor.getSnapshot().status === 'active') {
         this.actor.send({ type: 'LEAVE' });
         await this.left;

@@ -11,9 +11,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { ActorOptions, AnyActorLogic } from 'xstate';
 import { TributaryError } from '../../../src/errors.js';
-import { GROUP_REQUEST_TYPES, GroupCoordinator, type GroupRequestType, type OffsetsRecord } from '../../../src/group/group-coordinator.js';
+import { GROUP_REQUEST_TYPES, GroupCoordinator, type GroupCoordinatorOptions, type GroupRequestType, type OffsetsRecord } from '../../../src/group/group-coordinator.js';
 import { Log } from '../../../src/log/index.js';
 import { encodeRecordBatch, type EncodeOptions, type RecordInput } from '../../../src/record/index.js';
 import type { AppendResponse, GroupRef, RequestType, WorkerRequests } from '../../../src/runtime/messages.js';
@@ -40,12 +39,6 @@ interface Injected {
   remaining: number;
 }
 
-export interface FakeClientOptions {
-  /** The group coordinator's clock (xstate's; a SimulatedClock makes sessions expire when the test says). */
-  readonly clock?: ActorOptions<AnyActorLogic>['clock'];
-  readonly now?: () => number;
-}
-
 export class FakePartitionClient implements PartitionClient {
   readonly dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tributary-consumer-'));
   /** The `__consumer_offsets` records the group coordinator wrote. */
@@ -59,7 +52,8 @@ export class FakePartitionClient implements PartitionClient {
   private nextProducerId = 0;
   private closed = false;
 
-  constructor(private readonly options: FakeClientOptions = {}) {
+  /** `options` go to the group coordinator: a SimulatedClock makes its sessions expire when the test says. */
+  constructor(private readonly options: GroupCoordinatorOptions = {}) {
     this.coordinator = this.newCoordinator();
   }
 

@@ -3,6 +3,7 @@
  * and polling helpers with deadlines (so a broken consumer fails a test instead of hanging it).
  */
 import { afterEach } from 'vitest';
+import type { GroupCoordinatorOptions } from '../../../src/group/group-coordinator.js';
 import type { RecordInput } from '../../../src/record/index.js';
 import { FakePartitionClient } from './fake-partition-client.js';
 
@@ -13,7 +14,7 @@ interface Disconnectable {
   disconnect(): Promise<void>;
 }
 
-export function fakes(): { client(): FakePartitionClient; track<C extends Disconnectable>(consumer: C): C } {
+export function fakes(): { client(options?: GroupCoordinatorOptions): FakePartitionClient; track<C extends Disconnectable>(consumer: C): C } {
   const clients: FakePartitionClient[] = [];
   const consumers: Disconnectable[] = [];
   afterEach(async () => {
@@ -21,8 +22,8 @@ export function fakes(): { client(): FakePartitionClient; track<C extends Discon
     for (const client of clients.splice(0)) client.close();
   });
   return {
-    client: () => {
-      const client = new FakePartitionClient();
+    client: (options) => {
+      const client = new FakePartitionClient(options);
       clients.push(client);
       return client;
     },
