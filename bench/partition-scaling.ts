@@ -11,13 +11,18 @@
  *     the producing thread;
  *   - partition fetch: every partition read back from offset 0 in 1 MiB fetches, bytes only;
  *   - end-to-end produce and consume: `rt.producer()` and `rt.consumer()` on the main thread
- *     (encode and decode included), so these are bounded by one client thread.
+ *     (encode and decode included), so these are bounded by one client thread;
+ *   - produce and consume with a client on every thread: one thread task per worker thread
+ *     (bench/lib/thread-workload.ts), each producing its share to, then consuming it from, the
+ *     partitions its own thread hosts — encoding, append, fetch and decode all on that thread, with
+ *     no message between client and partition. Measured where partitions >= threads.
  * Prints a table, writes bench/results/partition-scaling.json and an SVG chart of records/s
  * against threads (bench/results/partition-scaling.svg).
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { open, type Tributary } from '../src/index.js';
 import { encodeRecordBatch } from '../src/record/index.js';
@@ -25,6 +30,9 @@ import { transferListFor } from '../src/runtime/messages.js';
 import { ClickStream } from '../src/workload/click-events.js';
 import { lineChartSvg } from './lib/chart.js';
 import { Progress, formatRate, printTable, writeResults, type Row } from './lib/report.js';
+import type { ThreadWorkloadInput, ThreadWorkloadResult } from './lib/thread-workload.js';
+
+const workloadUrl = pathToFileURL(path.join(import.meta.dirname, 'lib', 'thread-workload.ts')).href;
 
 const cores = os.availableParallelism();
 const { values: args } = parseArgs({
@@ -108,6 +116,26 @@ async function consume(rt: Tributary, topic: string): Promise<number> {
   return rate;
 }
 
+/** Runs `workload` as a thread task on every thread and answers the combined rate: all records over the span from the first start to the last end. */
+async function onEveryThread(rt: Tributary, workload: 'produceLocal' | 'consumeLocal', topic: string): Promise<number> {
+  const resultsTopic = `results-${workload}`;
+  await rt.admin.createTopic(resultsTopic, { partitions: 1 });
+  const input: ThreadWorkloadInput = { topic, records: Math.floor(RECORDS / rt.threads), resultsTopic };
+  const tasks = await Promise.all(Array.from({ length: rt.threads }, (_, slot) => rt.runtime.startThreadTask(slot, { moduleUrl: workloadUrl, exportName: workload, input })));
+  await Promise.all(tasks.map((task) => task.done));
+  const reports: ThreadWorkloadResult[] = [];
+  const reader = rt.consumer({ maxWaitTimeInMs: 50 });
+  reader.assign([{ topic: resultsTopic, partition: 0, offset: 0 }]);
+  for await (const record of reader) {
+    reports.push(JSON.parse(record.value!.toString()) as ThreadWorkloadResult);
+    if (reports.length === rt.threads) break;
+  }
+  await reader.disconnect();
+  const records = reports.reduce((sum, r) => sum + r.records, 0);
+  const span = Math.max(...reports.map((r) => r.endedAt)) - Math.min(...reports.map((r) => r.startedAt));
+  return records / (span / 1000);
+}
+
 interface Result {
   threads: number;
   partitions: number;
@@ -115,6 +143,9 @@ interface Result {
   partitionFetch: number;
   produce: number;
   consume: number;
+  /** NaN where partitions < threads (a thread would have no partition). */
+  produceEveryThread: number;
+  consumeEveryThread: number;
 }
 
 const results: Result[] = [];
@@ -127,6 +158,8 @@ try {
       try {
         await rt.admin.createTopic('raw', { partitions });
         await rt.admin.createTopic('clicks', { partitions });
+        await rt.admin.createTopic('local', { partitions });
+        const spread = partitions >= threads;
         const result: Result = {
           threads,
           partitions,
@@ -134,6 +167,8 @@ try {
           partitionFetch: await partitionFetch(rt, 'raw', partitions),
           produce: await produce(rt, 'clicks'),
           consume: await consume(rt, 'clicks'),
+          produceEveryThread: spread ? await onEveryThread(rt, 'produceLocal', 'local') : Number.NaN,
+          consumeEveryThread: spread ? await onEveryThread(rt, 'consumeLocal', 'local') : Number.NaN,
         };
         results.push(result);
         progress.step(`${threads} thread(s), ${partitions} partition(s): append ${formatRate(result.partitionAppend)} rec/s`);
@@ -155,19 +190,23 @@ const rows: Row[] = results.map((r) => ({
   'partition fetch rec/s': formatRate(r.partitionFetch),
   'produce rec/s': formatRate(r.produce),
   'consume rec/s': formatRate(r.consume),
+  'produce, client per thread': Number.isNaN(r.produceEveryThread) ? '-' : formatRate(r.produceEveryThread),
+  'consume, client per thread': Number.isNaN(r.consumeEveryThread) ? '-' : formatRate(r.consumeEveryThread),
 }));
 console.log(`\npartition scaling: ${RECORDS} click events per run, ${cores} cores\n`);
 printTable(rows);
 
 // The chart: for each measure, the best rate over partition counts at each thread count.
 const best = (measure: keyof Omit<Result, 'threads' | 'partitions'>) =>
-  THREAD_COUNTS.map((threads) => [threads, Math.max(...results.filter((r) => r.threads === threads).map((r) => r[measure]))] as const);
+  THREAD_COUNTS.map((threads) => [threads, Math.max(...results.filter((r) => r.threads === threads && !Number.isNaN(r[measure])).map((r) => r[measure]))] as const);
 const svg = lineChartSvg(
   [
     { name: 'partition append', points: best('partitionAppend') },
     { name: 'partition fetch', points: best('partitionFetch') },
     { name: 'produce (1 client)', points: best('produce') },
     { name: 'consume (1 client)', points: best('consume') },
+    { name: 'produce (client per thread)', points: best('produceEveryThread') },
+    { name: 'consume (client per thread)', points: best('consumeEveryThread') },
   ],
   { title: `tributary: records/s against worker threads (${cores} cores)`, xLabel: 'worker threads', yLabel: 'records/s (best over partition counts)' },
 );
