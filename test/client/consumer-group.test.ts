@@ -6,6 +6,8 @@
  */
 import { describe, expect, test } from 'vitest';
 import { Consumer, type ConsumerEvent, type ConsumerOptions } from '../../src/client/consumer.js';
+import type { Assignor } from '../../src/group/assignors/index.js';
+import { decodeConsumerAssignment } from '../../src/group/consumer-protocol.js';
 import type { GroupMember } from '../../src/group/group-member.js';
 import { TributaryError } from '../../src/errors.js';
 import { fakes, records, sleep, take, waitUntil, type FakePartitionClient } from './consumer-fakes/helpers.js';
@@ -108,6 +110,34 @@ describe('group membership and committed offsets', () => {
 });
 
 describe('rebalancing', () => {
+  test('a custom assignor, passed as an Assignor object, decides the assignment', async () => {
+    const client = fakeClient();
+    client.createTopic('t', 3);
+    // Everything to the member whose id sorts first.
+    const allToFirst: Assignor = {
+      name: 'all-to-first',
+      protocol: 'eager',
+      assign: ({ members, partitionsPerTopic }) => {
+        const first = [...members].map((m) => m.memberId).sort()[0];
+        return new Map(members.map((m) => [m.memberId, m.memberId === first ? range(partitionsPerTopic.t).map((partition) => ({ topic: 't', partition })) : []]));
+      },
+    };
+    const log: Processed[] = [];
+    const a = member(client, 'a', log, { partitionAssigners: [allToFirst] });
+    const b = member(client, 'b', log, { partitionAssigners: [allToFirst] });
+    await runMember(a, log);
+    await runMember(b, log);
+    const ref = { topic: '__consumer_offsets', partition: 0, groupId: 'g' };
+    let group = await client.request('describeGroup', ref);
+    while (group.state !== 'Stable' || group.members.length !== 2) {
+      await sleep(5);
+      group = await client.request('describeGroup', ref);
+    }
+    expect(group.protocol).toBe('all-to-first');
+    const assigned = group.members.map((m) => [m.memberId, decodeConsumerAssignment(m.memberAssignment).assignedPartitions.length]).sort();
+    expect(assigned.map(([, count]) => count)).toEqual([3, 0]);
+  });
+
   test('eager: members split the partitions, and take over those of a member that leaves, each record processed once', async () => {
     const client = fakeClient();
     client.createTopic('t', 4);
