@@ -96,6 +96,24 @@ describe('group membership and committed offsets', () => {
     expect(second.processed().map((p) => `${p.partition}:${p.offset}`)).toEqual(['0:5', '0:6', '0:7']);
   });
 
+  test('subscribing to another topic while running rejoins the group with it', async () => {
+    const client = fakeClient();
+    client.createTopic('t', 2);
+    client.createTopic('u', 1);
+    client.produce('u', 0, records('u', 3));
+    const consumer = track(new Consumer(client, GROUP));
+    const assignments: Record<string, number[]>[] = [];
+    consumer.on(consumer.events.GROUP_JOIN, (event) => void assignments.push({ ...event.payload.memberAssignment }));
+    await consumer.subscribe({ topic: 't' });
+    const values: string[] = [];
+    await consumer.run({ eachMessage: async ({ message }) => void values.push(String(message.value)) });
+    await waitUntil(() => assignments.length === 1);
+    await consumer.subscribe({ topic: 'u', fromBeginning: true });
+    await waitUntil(() => values.length === 3, 3000, 'the new topic to be read');
+    expect(assignments.at(-1)).toEqual({ t: [0, 1], u: [0] });
+    expect(values).toEqual(['u-0', 'u-1', 'u-2']);
+  });
+
   test('an iteration in a group starts from the committed offsets and commits when it ends', async () => {
     const client = fakeClient();
     client.createTopic('t', 1);
