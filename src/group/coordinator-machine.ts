@@ -502,7 +502,8 @@ function completeJoin(ctx: CoordinatorContext): { patch: Partial<CoordinatorCont
   const members = memberList(ctx);
   const generationId = ctx.generationId + 1;
   if (members.length === 0) {
-    return { patch: { generationId, protocolName: null, protocolType: null, leaderId: null }, responses: [] };
+    // As Kafka's initNextGeneration: an emptied group keeps its protocol type (it is still a consumer group).
+    return { patch: { generationId, protocolName: null, leaderId: null }, responses: [] };
   }
   const leaderId = ctx.leaderId !== null && ctx.members[ctx.leaderId] !== undefined ? ctx.leaderId : members[0].memberId;
   const next: Record<string, GroupMember> = {};
@@ -533,8 +534,8 @@ export function createCoordinatorMachine(options: CoordinatorMachineOptions = {}
     types: {
       context: {} as CoordinatorContext,
       events: {} as CoordinatorEvent,
-      /** `generationId`: the generation a group reloaded from `__consumer_offsets` had (default 0). */
-      input: {} as { groupId: string; generationId?: number },
+      /** `generationId` and `protocolType`: what a group reloaded from `__consumer_offsets` had (default 0 and none). */
+      input: {} as { groupId: string; generationId?: number; protocolType?: string | null },
     },
     guards: {
       goesTo: ({ context, event }, params: { from: GroupState; to: GroupState }) =>
@@ -606,7 +607,7 @@ export function createCoordinatorMachine(options: CoordinatorMachineOptions = {}
     initial: 'Empty',
     context: ({ input }) => ({
       groupId: input.groupId,
-      protocolType: null,
+      protocolType: input.protocolType ?? null,
       generationId: input.generationId ?? 0,
       leaderId: null,
       protocolName: null,

@@ -101,8 +101,8 @@ interface Group {
   readonly offsets: Map<string, CommittedOffset>;
   /** Replies waiting for the machine's answer, by requestId; an error when the group stops first. */
   readonly waiting: Map<string, (answer: CoordinatorResponse | TributaryError) => void>;
-  /** The generation and member count last written as a GroupMetadata record. */
-  stored: { generationId: number; members: number } | null;
+  /** What the last GroupMetadata record written (or replayed) says: generation, member count, protocol type. */
+  stored: { generationId: number; members: number; protocolType: string | null } | null;
   lastResponses: readonly CoordinatorResponse[];
 }
 
@@ -158,7 +158,7 @@ export class GroupCoordinator {
     const group = this.groups.get(decoded.group);
     const offsets = group?.offsets;
     if (group !== undefined) this.dropGroup(decoded.group);
-    const restored = this.groupFor(decoded.group, { generationId: metadata.generation, members: 0 });
+    const restored = this.groupFor(decoded.group, { generationId: metadata.generation, members: 0, protocolType: metadata.protocolType === '' ? null : metadata.protocolType });
     for (const [ref, offset] of offsets ?? []) restored.offsets.set(ref, offset);
   }
 
@@ -359,7 +359,7 @@ export class GroupCoordinator {
     const known = this.groups.get(groupId);
     if (known !== undefined) return known;
     const actor = createActor(this.machine, {
-      input: { groupId, generationId: stored?.generationId ?? 0 },
+      input: { groupId, generationId: stored?.generationId ?? 0, protocolType: stored?.protocolType ?? null },
       ...(this.options.clock === undefined ? {} : { clock: this.options.clock }),
     });
     const group: Group = { id: groupId, actor, offsets: new Map(), waiting: new Map(), stored, lastResponses: [] };
@@ -423,7 +423,7 @@ export class GroupCoordinator {
           }),
         },
       ]);
-      group.stored = { generationId: context.generationId, members: members.length };
+      group.stored = { generationId: context.generationId, members: members.length, protocolType: context.protocolType };
     } catch {
       // Left unrecorded; `stored` still differs, so the next settle writes it.
     }

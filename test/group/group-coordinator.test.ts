@@ -147,7 +147,7 @@ describe('GroupCoordinator', () => {
     first.coordinator.close();
 
     const second = setup([...first.records]);
-    expect(await second.call('describeGroup', REF)).toMatchObject({ state: 'Empty', generationId: 2, members: [] });
+    expect(await second.call('describeGroup', REF)).toMatchObject({ state: 'Empty', protocolType: 'consumer', generationId: 2, members: [] });
     expect(await second.call('fetchOffsets', { ...REF, partitions: null })).toMatchObject([{ topic: 'clicks', partition: 0, offset: 42, metadata: 'kept' }]);
     expect(await second.join()).toMatchObject({ generationId: 3 });
   });
