@@ -56,6 +56,8 @@ export interface PartitionOffset {
   readonly partition: number;
   /** A decimal string or a number; -2 is Kafka's earliest, -1 its latest. */
   readonly offset: string | number;
+  /** `commitOffsets` only: free text stored with the offset (KafkaJS's and Kafka's commit metadata). */
+  readonly metadata?: string | null;
 }
 
 /** `assign()`'s entries: without `offset`, a partition starts per `autoOffsetReset`. */
@@ -291,7 +293,10 @@ export class Consumer<K = Buffer | null, V = Buffer | null> implements AsyncIter
       const { topic, partition } = this.checkTarget(entry, 'commitOffsets');
       const offset = parseOffset(entry.offset, 'commitOffsets');
       if (typeof offset !== 'number') throw new TributaryError('INVALID_REQUEST', `commitOffsets() needs an offset >= 0, got ${describeValue(entry.offset)}`, { topic, partition });
-      return { topic, partition, offset };
+      if (entry.metadata !== undefined && entry.metadata !== null && typeof entry.metadata !== 'string') {
+        throw new TributaryError('INVALID_REQUEST', `commitOffsets() metadata must be a string, got ${describeValue(entry.metadata)}`, { topic, partition });
+      }
+      return { topic, partition, offset, metadata: entry.metadata ?? null };
     });
     await this.group.commitOffsets(entries);
   }
@@ -301,9 +306,14 @@ export class Consumer<K = Buffer | null, V = Buffer | null> implements AsyncIter
     return new RecordIterator<K, V>(this.beginIteration(), nativeRecordFactory<K, V>(this.settings.serdes));
   }
 
-  /** The records of each fetch response of each partition, as one array. */
-  batches(): AsyncIterableIterator<ConsumerBatch<K, V>> {
-    return new BatchIterator<K, V>(this.beginIteration(), nativeRecordFactory<K, V>(this.settings.serdes));
+  /**
+   * The records of each fetch response of each partition, as one array. In a group, `autoCommit:
+   * false` (Kafka's `enable.auto.commit=false`) commits nothing by itself, neither on the timer nor
+   * when partitions are revoked or the member leaves: the caller commits with `commitOffsets`,
+   * once what it made of the records is safe (a stream task, after flushing its outputs).
+   */
+  batches(options?: { readonly autoCommit?: boolean }): AsyncIterableIterator<ConsumerBatch<K, V>> {
+    return new BatchIterator<K, V>(this.beginIteration(options?.autoCommit !== false), nativeRecordFactory<K, V>(this.settings.serdes));
   }
 
   /** Moves a partition's position; data already fetched for it is dropped. -2 means earliest, -1 latest. */
@@ -400,7 +410,7 @@ export class Consumer<K = Buffer | null, V = Buffer | null> implements AsyncIter
     return () => listeners.delete(added);
   }
 
-  private beginIteration(): IterationSource {
+  private beginIteration(autoCommit = true): IterationSource {
     this.checkOpen('iterate');
     this.checkIdle('iterate');
     this.iterationFailure = undefined;
@@ -423,9 +433,11 @@ export class Consumer<K = Buffer | null, V = Buffer | null> implements AsyncIter
     this.startFetching();
     const group = this.group;
     if (group !== null) {
-      group.start({ autoCommit: true, autoCommitInterval: null, autoCommitThreshold: null });
-      this.commitTimer = setInterval(() => void group.autoCommit('timer'), ITERATION_COMMIT_INTERVAL_MS);
-      this.commitTimer.unref();
+      group.start({ autoCommit, autoCommitInterval: null, autoCommitThreshold: null });
+      if (autoCommit) {
+        this.commitTimer = setInterval(() => void group.autoCommit('timer'), ITERATION_COMMIT_INTERVAL_MS);
+        this.commitTimer.unref();
+      }
     }
     return source;
   }

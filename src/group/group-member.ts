@@ -296,17 +296,17 @@ export class GroupMember {
   }
 
   private joinArgs(memberId: string): Omit<WorkerRequests['joinGroup']['args'], keyof GroupRef> {
-    const metadata = encodeConsumerSubscription({
-      topics: this.listener.topics(),
-      ownedPartitions: this.assignment,
-      generation: this.generation.generationId,
-    });
+    const topics = this.listener.topics();
+    const subscription = { topics, ownedPartitions: this.assignment, generation: this.generation.generationId };
     return {
       memberId,
       groupInstanceId: this.settings.groupInstanceId,
       clientId: this.settings.clientId,
       protocolType: CONSUMER_PROTOCOL_TYPE,
-      protocols: this.settings.assignors.map((assignor) => ({ name: assignor.name, metadata })),
+      protocols: this.settings.assignors.map((assignor) => ({
+        name: assignor.name,
+        metadata: encodeConsumerSubscription({ ...subscription, userData: assignor.subscriptionUserData?.(topics) ?? null }),
+      })),
       sessionTimeoutMs: this.settings.sessionTimeout,
       rebalanceTimeoutMs: this.settings.rebalanceTimeout,
     };

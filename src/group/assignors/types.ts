@@ -26,6 +26,8 @@ export interface AssignorMember {
   readonly ownedPartitions?: readonly TopicPartition[];
   /** The generation in which `ownedPartitions` were assigned; absent = unknown (Kafka's -1). */
   readonly generation?: number;
+  /** What the member's assignor put in its subscription (`Assignor.subscriptionUserData`); absent or null = nothing. */
+  readonly userData?: Uint8Array | null;
 }
 
 export interface AssignorInput {
@@ -50,4 +52,10 @@ export interface Assignor {
    */
   readonly protocol: RebalanceProtocol;
   assign(input: AssignorInput): Assignment;
+  /**
+   * The bytes a member sends in its subscription for this assignor, which the leader's `assign`
+   * sees as the member's `userData` (Kafka's `ConsumerPartitionAssignor.subscriptionUserData`):
+   * what the assignor must know of each member, such as where it runs. Default none.
+   */
+  subscriptionUserData?(topics: readonly string[]): Uint8Array | null;
 }
