@@ -20,12 +20,13 @@ export function formatBytes(bytes: number): string {
   return `${value.toFixed(1)} ${units[unit]}`;
 }
 
-/** A per-second rate: `950/s`, `41.2k/s`, `1.31M/s`. */
-export function formatRate(perSecond: number): string {
-  if (!Number.isFinite(perSecond)) return '-';
-  if (perSecond >= 1e6) return `${(perSecond / 1e6).toFixed(2)}M/s`;
-  if (perSecond >= 1e3) return `${(perSecond / 1e3).toFixed(1)}k/s`;
-  return `${perSecond.toFixed(0)}/s`;
+/** A per-second rate, of `unit` if given: `950/s`, `41.2k records/s`, `1.31M/s`. */
+export function formatRate(perSecond: number, unit?: string): string {
+  const per = unit === undefined ? '/s' : ` ${unit}/s`;
+  if (!Number.isFinite(perSecond)) return `-${per}`;
+  if (perSecond >= 1e6) return `${(perSecond / 1e6).toFixed(2)}M${per}`;
+  if (perSecond >= 1e3) return `${(perSecond / 1e3).toFixed(1)}k${per}`;
+  return `${perSecond.toFixed(0)}${per}`;
 }
 
 /** Seconds with two decimals: `0.76 s`. */

@@ -55,7 +55,7 @@ export class Progress {
   private render(label: string, done: number, total: number, eta: number, bar: string): string {
     const seconds = (performance.now() - this.started) / 1000;
     const amount = (n: number) => (this.options.unit === 'bytes' ? formatBytes(n) : formatCount(n));
-    const rate = (n: number, unit: string) => (unit === 'bytes' ? `${formatBytes(seconds > 0 ? n / seconds : 0)}/s` : `${formatRate(seconds > 0 ? n / seconds : 0).replace('/s', '')} ${unit}/s`);
+    const rate = (n: number, unit: string) => (unit === 'bytes' ? `${formatBytes(seconds > 0 ? n / seconds : 0)}/s` : formatRate(seconds > 0 ? n / seconds : 0, unit));
     const rates = [this.options.itemUnit === undefined ? '' : rate(this.items, this.options.itemUnit), rate(done, this.options.unit)].filter((text) => text !== '');
     const percent = total > 0 ? Math.floor((done / total) * 100) : 100;
     return `${label} [${bar}] ${percent}% | ${amount(done)}/${amount(total)} | ${rates.join(' ')} | ETA ${Number.isFinite(eta) ? `${eta}s` : '-'}`;

@@ -1,13 +1,15 @@
 /**
  * Bad command lines and failing operations end with one clear line on stderr, no stack trace,
- * and the documented exit code: 2 for a usage error (nothing done), 1 for a runtime error.
+ * and the documented exit code: 2 for a usage error (nothing done), 1 for a runtime error. The
+ * table runs through `main()` in this process; a sample of each kind, and what needs a second
+ * process (the directory lock), spawns the bin.
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { open, type Tributary } from '../../src/index.js';
-import { oneLineError, runCli } from './helpers.js';
+import { oneLineError, runCli, runMain } from './helpers.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tributary-cli-errors-'));
 const at = ['--dir', dir, '--threads', '1'];
@@ -35,9 +37,14 @@ describe('usage errors exit 2 and name the mistake', () => {
     [['dump-log'], 'name the files to dump, or --topic and --partition'],
     [['bench', 'logs'], 'unknown benchmark "logs" (did you mean log?)'],
   ])('%j', async (args, message) => {
-    const line = oneLineError(await runCli([...args, ...at]), 2);
+    const line = oneLineError(await runMain([...args, ...at]), 2);
     expect(line).toContain(message);
     expect(line).toContain('--help)');
+  });
+
+  it('exits 2 from the bin too', async () => {
+    expect(oneLineError(await runCli(['topics', '--create', '--topic', 'x', '--config', 'retention.mss=5', ...at]), 2)).toContain('did you mean retention.ms?');
+    expect(oneLineError(await runCli(['topics', '--lst']), 2)).toContain('unknown option --lst (did you mean --list?)');
   });
 });
 
@@ -51,15 +58,17 @@ describe('runtime errors exit 1 with the error code', () => {
     for (const args of [
       ['topics', '--describe', '--topic', 'absent'],
       ['topics', '--delete', '--topic', 'absent'],
+      ['topics', '--alter', '--topic', 'absent', '--partitions', '2'],
       ['console-producer', '--topic', 'absent'],
       ['console-consumer', '--topic', 'absent'],
     ]) {
-      expect(oneLineError(await runCli([...args, ...at]), 1)).toBe('error: Topic "absent" does not exist [UNKNOWN_TOPIC_OR_PARTITION]');
+      expect(oneLineError(await runMain([...args, ...at]), 1)).toBe('error: Topic "absent" does not exist [UNKNOWN_TOPIC_OR_PARTITION]');
     }
+    expect(oneLineError(await runCli(['console-consumer', '--topic', 'absent', ...at]), 1)).toBe('error: Topic "absent" does not exist [UNKNOWN_TOPIC_OR_PARTITION]');
   });
 
   it('reports an error as JSON with --json', async () => {
-    const result = await runCli(['topics', '--create', '--topic', 'present', '--json', ...at]);
+    const result = await runMain(['topics', '--create', '--topic', 'present', '--json', ...at]);
     expect(result.code).toBe(1);
     expect(JSON.parse(result.stderr)).toEqual({
       error: { message: 'Topic "present" already exists [TOPIC_ALREADY_EXISTS]', code: 'TOPIC_ALREADY_EXISTS', exitCode: 1, details: { topic: 'present' } },
@@ -67,7 +76,7 @@ describe('runtime errors exit 1 with the error code', () => {
   });
 
   it('refuses a directory that does not exist for a command that only reads', async () => {
-    const line = oneLineError(await runCli(['topics', '--list', '--dir', path.join(dir, 'missing')]), 1);
+    const line = oneLineError(await runMain(['topics', '--list', '--dir', path.join(dir, 'missing')]), 1);
     expect(line).toContain('no data directory at');
   });
 
@@ -84,7 +93,7 @@ describe('runtime errors exit 1 with the error code', () => {
   });
 
   it('prints the stack trace only with --verbose', async () => {
-    const result = await runCli(['topics', '--describe', '--topic', 'absent', '--verbose', ...at]);
+    const result = await runMain(['topics', '--describe', '--topic', 'absent', '--verbose', ...at]);
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/^error: Topic "absent" does not exist \[UNKNOWN_TOPIC_OR_PARTITION\]\nTributaryError: .*\n\s+at /);
   });

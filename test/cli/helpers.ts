@@ -1,10 +1,13 @@
 /**
- * Running the `tributary` command as a user does: `node bin/tributary.mjs ...` in a child
- * process, with stdin from a string, collecting stdout, stderr and the exit code.
+ * Running the `tributary` command as a user does, `node bin/tributary.mjs ...` in a child
+ * process (stdin from a string), or in this process through `main()` where a spawn (about half a
+ * second of tsx start-up) would buy nothing; both collect stdout, stderr and the exit code.
  */
 import { spawn } from 'node:child_process';
 import path from 'node:path';
+import { PassThrough } from 'node:stream';
 import { expect } from 'vitest';
+import { main } from '../../src/cli/main.js';
 
 const root = path.resolve(import.meta.dirname, '..', '..');
 export const BIN = path.join(root, 'bin', 'tributary.mjs');
@@ -26,6 +29,14 @@ export function runCli(args: readonly string[], options: { input?: string | Buff
     child.on('close', (code) => resolve({ code, stdout: Buffer.concat(stdout).toString('utf8'), stderr: Buffer.concat(stderr).toString('utf8') }));
     child.stdin.end(options.input ?? '');
   });
+}
+
+/** Runs `main(args)` in this process, as the bin would, with stdout and stderr captured. */
+export async function runMain(args: readonly string[]): Promise<CliResult> {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  const code = await main(args, { stdout, stderr });
+  return { code, stdout: String(stdout.read() ?? ''), stderr: String(stderr.read() ?? '') };
 }
 
 /** The command failed with `code` and said why on exactly one line of stderr, which is returned. */

@@ -106,7 +106,7 @@ export default defineCommand({
       if (out.json) {
         await out.document({ topic, records, bytes: bytesRead, seconds: Number(seconds.toFixed(3)) });
       } else {
-        out.note(`Produced ${formatCount(records)} records (${formatBytes(bytesRead)}) to ${topic} in ${formatSeconds(seconds)}: ${formatRate(records / seconds)}`);
+        out.note(`Produced ${formatCount(records)} records (${formatBytes(bytesRead)}) to ${topic} in ${formatSeconds(seconds)}: ${formatRate(records / seconds, 'records')}`);
       }
       return EXIT.OK;
     });
