@@ -7,8 +7,7 @@
  * is tributary's: the CLI holds the data directory's lock while it runs, so no one else can append
  * and waiting for more would wait forever.
  */
-import type { ConsumerBatch } from '../../client/consumer.js';
-import type { Consumer } from '../../client/consumer.js';
+import type { Consumer, ConsumerBatch } from '../../client/consumer.js';
 import { defineCommand } from '../command.js';
 import { parseInteger, withRuntime } from '../data-dir.js';
 import { UsageError } from '../errors.js';
@@ -58,8 +57,9 @@ export default defineCommand({
     return withRuntime(flags, true, async (rt) => {
       const { timestampType } = rt.runtime.topic(topic);
       const consumer = rt.consumer({ maxWaitTimeInMs: FETCH_WAIT_MS });
+      const start = offset ?? (flags['from-beginning'] ? -2 : -1);
       if (partition === undefined) await consumer.subscribe({ topic, fromBeginning: flags['from-beginning'] });
-      else consumer.assign([{ topic, partition, offset: offset ?? (flags['from-beginning'] ? -2 : -1) }]);
+      else consumer.assign([{ topic, partition, offset: start }]);
 
       let count = 0;
       for await (const batch of until(consumer, { timeoutMs, signal })) {
@@ -75,8 +75,7 @@ export default defineCommand({
         if (count >= maxMessages) break;
       }
       await consumer.disconnect();
-      const startedAtEnd = partition === undefined ? !flags['from-beginning'] : offset === undefined ? !flags['from-beginning'] : offset === -1;
-      out.note(`Processed a total of ${count} messages${count === 0 && startedAtEnd ? ' (it started at the end of the log: --from-beginning reads what is stored)' : ''}`);
+      out.note(`Processed a total of ${count} messages${count === 0 && start === -1 ? ' (it started at the end of the log: --from-beginning reads what is stored)' : ''}`);
       return EXIT.OK;
     });
   },
