@@ -136,8 +136,8 @@ describe('bad input through the facade', () => {
     expect(consumerTypo.details).toMatchObject({ options: 'consumer', field: 'maxWaitTime' });
     const badConsumerValue = await failure(() => rt.consumer({ autoOffsetReset: 'smallest' as 'earliest' }), 'INVALID_CONFIG');
     expect(badConsumerValue.details).toMatchObject({ options: 'consumer', field: 'autoOffsetReset' });
-    const group = await failure(() => rt.consumer({ groupId: 'g' } as never), 'INVALID_CONFIG');
-    expect(group.details).toMatchObject({ field: 'groupId' });
+    const heartbeat = await failure(() => rt.consumer({ groupId: 'g', heartbeatInterval: -1 }), 'INVALID_CONFIG');
+    expect(heartbeat.details).toMatchObject({ options: 'consumer', field: 'heartbeatInterval' });
     const runtimeTypo = await failure(() => openRuntime({ dir: newDir(), thread: 2 } as never), 'INVALID_CONFIG');
     expect(runtimeTypo.details).toMatchObject({ options: 'runtime', field: 'thread', suggestion: 'threads' });
 
