@@ -8,10 +8,16 @@
  * and tracks the clients it made, so `close()` can flush producers and stop consumers before the
  * partitions close underneath them.
  */
+import type { Observable, OperatorFunction } from 'rxjs';
 import { Consumer, type ConsumerOptions } from './client/consumer.js';
 import { Producer, type ProducerOptions, type RecordBytes } from './client/producer.js';
 import { GroupAdmin } from './group/group-admin.js';
 import { Runtime, type RuntimeEvents, type RuntimeOptions } from './runtime/runtime.js';
+import { runtimeClosed, runtimeOpened } from './streams/context.js';
+import { RuntimeBinding } from './streams/runtime-binding.js';
+import { sinkOn, type SinkOptions } from './streams/sink.js';
+import { sourceOn, type SourceOptions } from './streams/source.js';
+import type { StreamRecord } from './streams/types.js';
 
 export type TributaryOptions = RuntimeOptions;
 
@@ -20,8 +26,16 @@ export class Tributary {
   /** Topic and consumer-group administration, KafkaJS-style (see GroupAdmin and Admin). */
   readonly admin: GroupAdmin;
 
+  /** What `source()`/`sink()` bind to while this is the runtime opened last in this thread, and what `rt.source()`/`rt.sink()` use. */
+  private readonly streams: RuntimeBinding;
+
   private constructor(readonly runtime: Runtime) {
     this.admin = new GroupAdmin(runtime);
+    this.streams = new RuntimeBinding(`the runtime on ${runtime.dir}`, runtime, {
+      consumer: (options) => this.consumer(options),
+      producer: (options) => this.producer(options),
+    });
+    runtimeOpened(this.streams);
   }
 
   /**
@@ -51,6 +65,16 @@ export class Tributary {
     return this.track(new Consumer<K, V>(this.runtime, options));
   }
 
+  /** `source()` of `tributary/streams`, reading through this runtime whatever runtime is opened last. */
+  source<V = Buffer | null, K = Buffer | null>(topic: string, options?: SourceOptions<K, V>): Observable<StreamRecord<K, V>> {
+    return sourceOn<K, V>(this.streams, topic, options);
+  }
+
+  /** `sink()` of `tributary/streams`, writing through this runtime whatever runtime is opened last. */
+  sink<T>(topic: string, options?: SinkOptions): OperatorFunction<T, never> {
+    return sinkOn<T>(this.streams, topic, options);
+  }
+
   on<E extends keyof RuntimeEvents>(event: E, listener: (...args: RuntimeEvents[E]) => void): this {
     this.runtime.on(event, listener as never);
     return this;
@@ -58,6 +82,7 @@ export class Tributary {
 
   /** Flushes and disconnects every producer, stops every consumer, then closes the partitions and releases the directory. */
   async close(): Promise<void> {
+    runtimeClosed(this.streams);
     await Promise.allSettled([...this.clients].map((client) => client.disconnect()));
     this.clients.clear();
     await this.runtime.close();

@@ -27,3 +27,5 @@ export { leftJoin } from './left-join.js';
 export type { JoinOperator, StreamTableJoinOptions, StreamStreamJoinOptions } from './join/join-options.js';
 export type { StreamStreamJoinStores } from './join/stream-stream-join.js';
 export * from './state/index.js';
+export { source, type SourceOptions, type SourcePosition } from './source.js';
+export { sink, type SinkOptions } from './sink.js';
