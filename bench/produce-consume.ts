@@ -1,7 +1,7 @@
 /**
  * Produce and consume through the embedded runtime: 100-byte JSON click events, 8 partitions.
  *
- *   npm run bench [-- --records 1000000 --threads 2 --seconds 3]
+ *   npm run bench [-- --records 1000000 --threads 2 --partitions 8 --seconds 3 --linger-ms 5 --flush interval --max-rate 1500000]
  *
  * Measures, in one run:
  *   - produce rate: the producer's maximum throughput (sends of 1,000 records each, as many in
@@ -10,8 +10,12 @@
  *     application as decoded key/value Buffers (the `batches()` iterator);
  *   - produce latency at fixed offered loads (10%, 25% and 50% of the measured maximum): every
  *     millisecond a send of the due records, each send's time to acknowledgement recorded in an
- *     HDR histogram; p50 / p99 / p99.9.
- * Prints a table and writes bench/results/produce-consume.json.
+ *     HDR histogram; p50 / p99 / p99.9. `--max-rate` fixes the rate the loads are fractions of,
+ *     so that two builds (whose measured maxima differ) are compared at the same offered loads.
+ * Beside each rate, the CPU its phase cost per record: on the main thread (which runs the producer
+ * and consumer; Linux only) and in the whole process (worker threads included). On a shared
+ * machine these move far less than the rates do. Prints a table and writes
+ * bench/results/produce-consume.json.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -21,6 +25,7 @@ import { build as buildHistogram } from 'hdr-histogram-js';
 import { open } from '../src/index.js';
 import { ClickStream, type ClickRecord } from '../src/workload/click-events.js';
 import { Progress, formatRate, printTable, writeResults, type Row } from './lib/report.js';
+import { mainThreadCpuMs } from './lib/thread-cpu.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -30,6 +35,7 @@ const { values: args } = parseArgs({
     seconds: { type: 'string', default: '3' },
     'linger-ms': { type: 'string' },
     flush: { type: 'string', default: 'interval' },
+    'max-rate': { type: 'string' },
   },
 });
 const RECORDS = Number(args.records);
@@ -42,6 +48,8 @@ const LOAD_FRACTIONS = [0.1, 0.25, 0.5];
 const LINGER_MS = args['linger-ms'] === undefined ? undefined : Number(args['linger-ms']);
 /** The latency topic's fsync policy (the topic default, 'interval', unless given). */
 const FLUSH = args.flush as 'never' | 'interval' | 'always';
+/** Records/s the offered loads are fractions of: the measured maximum unless given. */
+const MAX_RATE = args['max-rate'] === undefined ? undefined : Number(args['max-rate']);
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tributary-bench-pc-'));
 // A pool of distinct events, cycled: a million retained messages would make the benchmark's own
@@ -55,6 +63,35 @@ function messagesAt(start: number, count: number): typeof pool {
   for (let i = 0; i < count; i++) out[i] = pool[(start + i) % POOL_SIZE];
   return out;
 }
+interface CpuStart {
+  readonly main: number | null;
+  readonly process: NodeJS.CpuUsage;
+}
+
+interface CpuPerRecord {
+  /** Nanoseconds of main-thread CPU per record; null where it cannot be read. */
+  readonly main: number | null;
+  /** Nanoseconds of CPU per record, every thread of the process together. */
+  readonly process: number;
+}
+
+function startCpu(): CpuStart {
+  return { main: mainThreadCpuMs(), process: process.cpuUsage() };
+}
+
+function cpuPerRecord(start: CpuStart, count: number): CpuPerRecord {
+  const usage = process.cpuUsage(start.process);
+  const main = mainThreadCpuMs();
+  return {
+    main: main === null || start.main === null ? null : ((main - start.main) * 1e6) / count,
+    process: ((usage.user + usage.system) * 1000) / count,
+  };
+}
+
+function cpuColumns(cpu: CpuPerRecord): Row {
+  return { 'main-thread CPU ns/rec': cpu.main === null ? 'n/a' : cpu.main.toFixed(0), 'process CPU ns/rec': cpu.process.toFixed(0) };
+}
+
 const progress = new Progress(2 + LOAD_FRACTIONS.length);
 const rt = await open({ dir, threads: THREADS });
 
@@ -64,16 +101,19 @@ try {
 
   // Maximum produce rate.
   const producer = rt.producer(LINGER_MS === undefined ? {} : { lingerMs: LINGER_MS });
+  let cpu = startCpu();
   let started = performance.now();
   const sends: Promise<unknown>[] = [];
   for (let i = 0; i < RECORDS; i += SEND_SIZE) sends.push(producer.send({ topic: 'clicks', messages: messagesAt(i, Math.min(SEND_SIZE, RECORDS - i)) }));
   await Promise.all(sends);
   const produceRate = RECORDS / ((performance.now() - started) / 1000);
+  const produceCpu = cpuPerRecord(cpu, RECORDS);
   progress.step(`produce ${formatRate(produceRate)} rec/s`);
 
   // Consume rate.
   const consumer = rt.consumer({ maxWaitTimeInMs: 100 });
   await consumer.subscribe({ topic: 'clicks', fromBeginning: true });
+  cpu = startCpu();
   started = performance.now();
   let consumed = 0;
   let valueBytes = 0;
@@ -83,6 +123,7 @@ try {
     if (consumed >= RECORDS) break;
   }
   const consumeRate = consumed / ((performance.now() - started) / 1000);
+  const consumeCpu = cpuPerRecord(cpu, consumed);
   if (consumed !== RECORDS || valueBytes === 0) throw new Error(`consumed ${consumed} of ${RECORDS} records`);
   await consumer.disconnect();
   progress.step(`consume ${formatRate(consumeRate)} rec/s`);
@@ -90,7 +131,7 @@ try {
   // Latency at fixed offered loads.
   const latencies: { load: number; offered: number; achieved: number; p50: number; p99: number; p999: number; max: number }[] = [];
   for (const fraction of LOAD_FRACTIONS) {
-    const offered = produceRate * fraction;
+    const offered = (MAX_RATE ?? produceRate) * fraction;
     const histogram = buildHistogram({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
     const inFlight: Promise<unknown>[] = [];
     const loadStart = performance.now();
@@ -118,8 +159,8 @@ try {
 
   console.log(`\nproduce/consume: ${RECORDS} click events (~100 B), ${PARTITIONS} partitions, ${THREADS} threads, acks -1, idempotent, lingerMs ${LINGER_MS ?? '5 (default)'}\n`);
   printTable([
-    { measure: 'produce (max)', 'records/s': formatRate(produceRate) },
-    { measure: 'consume', 'records/s': formatRate(consumeRate) },
+    { measure: 'produce (max)', 'records/s': formatRate(produceRate), ...cpuColumns(produceCpu) },
+    { measure: 'consume', 'records/s': formatRate(consumeRate), ...cpuColumns(consumeCpu) },
   ]);
   console.log('');
   const latencyRows: Row[] = latencies.map((l) => ({
@@ -131,7 +172,7 @@ try {
     'max ms': l.max.toFixed(2),
   }));
   printTable(latencyRows);
-  console.log(`\nwrote ${writeResults('produce-consume', { records: RECORDS, lingerMs: LINGER_MS ?? 5, threads: THREADS, partitions: PARTITIONS, produceRecordsPerSec: produceRate, consumeRecordsPerSec: consumeRate, latency: latencies })}`);
+  console.log(`\nwrote ${writeResults('produce-consume', { records: RECORDS, lingerMs: LINGER_MS ?? 5, threads: THREADS, partitions: PARTITIONS, maxRate: MAX_RATE ?? null, produceRecordsPerSec: produceRate, consumeRecordsPerSec: consumeRate, produceCpuNsPerRecord: produceCpu, consumeCpuNsPerRecord: consumeCpu, latency: latencies })}`);
 } finally {
   await rt.close();
   fs.rmSync(dir, { recursive: true, force: true });
