@@ -17,6 +17,7 @@ import type { Producer, ProducerOptions } from '../client/producer.js';
 import { TributaryError } from '../errors.js';
 import type { OffsetCommitEntry } from '../runtime/messages.js';
 import type { PartitionClient } from '../runtime/partition-client.js';
+import type { AggregationStore } from './aggregation/aggregate-with.js';
 import type { FlowControl } from './flow-control.js';
 
 /** Where a source starts reading a partition that has no committed position. */
@@ -24,6 +25,8 @@ export type SourcePosition = 'earliest' | 'latest' | { readonly offset: number }
 
 /** What a source asks its binding for. */
 export interface SourceRequest<K, V> {
+  /** What `declareSource` answered when the source was made. */
+  readonly declaration: number;
   readonly topic: string;
   readonly serde: ConsumerOptions<K, V>['serde'];
   readonly from: SourcePosition;
@@ -64,6 +67,10 @@ export interface StreamBinding {
   readonly name: string;
   readonly client: PartitionClient;
   readonly flow: FlowControl;
+  /** A source was made for `topic` while the pipeline was built; the answer goes back in its request. */
+  declareSource(topic: string): number;
+  /** A state store was made while the pipeline was built (see stores.ts); in a task it is restored and logged. */
+  registerStore(store: AggregationStore): void;
   openSource<K, V>(request: SourceRequest<K, V>): Promise<SourceSession<K, V>>;
   /** A producer for a sink; closed with `closeProducer` when the sink ends. */
   producer(options: ProducerOptions<unknown, unknown> | undefined): Producer<unknown, unknown>;

@@ -24,6 +24,13 @@ export class RuntimeBinding implements StreamBinding {
     private readonly factories: ClientFactories,
   ) {}
 
+  declareSource(): number {
+    return 0;
+  }
+
+  /** Outside a task nothing commits input positions, so a store has nothing to be restored to: it stays in memory only. */
+  registerStore(): void {}
+
   async openSource<K, V>(request: SourceRequest<K, V>): Promise<SourceSession<K, V>> {
     const { topic, from } = request;
     const partitionCount = this.client.topic(topic).partitions;

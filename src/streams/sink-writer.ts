@@ -8,11 +8,17 @@
  * binding's flow control, which stops its sources pulling, until acknowledgements bring it back
  * under. A failed send fails the sink; `flush` also reports it, so a task never commits past it.
  */
-import type { Producer } from '../client/producer.js';
+import type { Producer, RecordMetadata } from '../client/producer.js';
 import type { ProducerMessage } from '../client/producer-message.js';
 import type { RunningSink, StreamBinding } from './context.js';
 
 type Message = ProducerMessage<Buffer | null, Buffer | null>;
+
+/** One send: its records' metadata once acknowledged, and how many records it held. */
+export interface SentRecords {
+  readonly result: Promise<RecordMetadata[]>;
+  readonly count: number;
+}
 
 export class SinkWriter implements RunningSink {
   private readonly producer: Producer<unknown, unknown>;
@@ -25,6 +31,7 @@ export class SinkWriter implements RunningSink {
   private readonly inFlight = new Set<Promise<unknown>>();
   private failure: unknown = undefined;
   private closed = false;
+  private lastSend: SentRecords | null = null;
 
   constructor(
     private readonly binding: StreamBinding,
@@ -55,6 +62,12 @@ export class SinkWriter implements RunningSink {
     if (this.failure !== undefined) throw this.failure;
   }
 
+  /** Sends what is pending; the last send so far, or null if nothing was ever sent. */
+  lastSent(): SentRecords | null {
+    this.send();
+    return this.lastSend;
+  }
+
   /** The sink ended: the producer is flushed and closed by the binding; nothing more is written. */
   close(): Promise<void> {
     this.closed = true;
@@ -70,7 +83,9 @@ export class SinkWriter implements RunningSink {
     const bytes = this.pendingBytes;
     this.pending = [];
     this.pendingBytes = 0;
-    const settled = this.producer.send({ topic: this.topic, messages }).then(
+    const result = this.producer.send({ topic: this.topic, messages });
+    this.lastSend = { result, count: messages.length };
+    const settled = result.then(
       () => {
         this.unacknowledgedBytes -= bytes;
         if (this.unacknowledgedBytes < this.highWaterBytes) this.binding.flow.setFull(this, false);

@@ -73,6 +73,7 @@ export function sourceOn<K, V>(binding: StreamBinding | undefined, topic: string
     throw new TributaryError('INVALID_CONFIG', `source() needs a topic name, got ${describeValue(topic)}`, { field: 'topic', value: describeValue(topic) });
   }
   const parsed = parseSourceOptions(options as Parameters<typeof parseSourceOptions>[0]);
+  const declaration = binding?.declareSource(topic) ?? 0;
   const serde = parsed.serde === undefined && parsed.keySerde === undefined ? undefined : { key: parsed.keySerde as SerdeName | Serde<K>, value: parsed.serde as SerdeName | Serde<V> };
   return new Observable<StreamRecord<K, V>>((subscriber) => {
     const bound = binding ?? defaultBinding(`source('${topic}')`);
@@ -80,7 +81,7 @@ export function sourceOn<K, V>(binding: StreamBinding | undefined, topic: string
     let reader: SourceReader<K, V> | undefined;
     let ended = false;
     const read = async (): Promise<void> => {
-      session = await bound.openSource<K, V>({ topic, serde, from: parsed.from });
+      session = await bound.openSource<K, V>({ declaration, topic, serde, from: parsed.from });
       if (ended) {
         await session.close();
         return;

@@ -3,9 +3,11 @@
  * aggregations and of stream-stream join buffers (Kafka Streams' WindowStore). Windows of one store
  * share a size, so a start names a window. `put(key, start, null)` deletes.
  *
- * The in-memory store indexes entries twice: by start (a Map of starts, each a Map of keys, plus the
- * sorted starts), which is the hot path's single lookup and the order in which windows close; and
- * by key (each key's entries sorted by start), for the range reads of sliding windows and joins.
+ * The in-memory store indexes entries by start: a Map of starts, each a Map of keys, plus the
+ * sorted starts, which is the order in which windows close. The hot path of a windowed aggregation
+ * is a get and a put of the same window of a recent start, so the store remembers the last start's
+ * Map and the last entry read. Range reads of one key (sliding windows, joins) need a second index,
+ * by key (each key's entries sorted by start); it is built on the first such read and kept from then.
  */
 import { ChangeListeners, type ChangeListener, type StateStore } from './changes.js';
 import { SortedTimes } from './sorted-times.js';
@@ -47,9 +49,14 @@ export class InMemoryWindowStore<K, V> implements WindowStore<K, V> {
   readonly kind = 'window';
   private readonly byStart = new Map<number, Map<unknown, Entry<K, V>>>();
   private readonly starts = new SortedTimes();
-  private readonly byKey = new Map<unknown, Entry<K, V>[]>();
+  private byKey: Map<unknown, Entry<K, V>[]> | undefined;
   private readonly listeners = new ChangeListeners<WindowChange<K, V>>();
   private count = 0;
+  /** The keys of the start last looked up (undefined when it has none). */
+  private recentStart = NaN;
+  private recentKeys: Map<unknown, Entry<K, V>> | undefined;
+  /** The entry the last get found, so that the put after it need not look it up again. */
+  private recentEntry: Entry<K, V> | undefined;
 
   constructor(readonly name = 'window-store') {}
 
@@ -58,7 +65,9 @@ export class InMemoryWindowStore<K, V> implements WindowStore<K, V> {
   }
 
   get(key: K, start: number): V | undefined {
-    return this.byStart.get(start)?.get(storeKey(key))?.value;
+    const entry = this.keysOf(start)?.get(storeKey(key));
+    this.recentEntry = entry;
+    return entry?.value;
   }
 
   put(key: K, start: number, value: V | null): void {
@@ -67,7 +76,7 @@ export class InMemoryWindowStore<K, V> implements WindowStore<K, V> {
   }
 
   fetch(key: K, timeFrom: number, timeTo: number): WindowStoreEntry<K, V>[] {
-    const entries = this.byKey.get(storeKey(key));
+    const entries = this.keyIndex().get(storeKey(key));
     const out: WindowStoreEntry<K, V>[] = [];
     if (entries === undefined) return out;
     for (let i = firstAtOrAfter(entries, timeFrom); i < entries.length && entries[i].start <= timeTo; i++) out.push(copy(entries[i]));
@@ -97,14 +106,48 @@ export class InMemoryWindowStore<K, V> implements WindowStore<K, V> {
   restore(changes: Iterable<WindowChange<K, V>>): void {
     this.byStart.clear();
     this.starts.clear();
-    this.byKey.clear();
+    this.byKey = undefined;
     this.count = 0;
+    this.forgetRecent();
     for (const change of changes) this.write(change.key, change.start, change.value);
   }
 
+  private keysOf(start: number): Map<unknown, Entry<K, V>> | undefined {
+    if (start !== this.recentStart) {
+      this.recentStart = start;
+      this.recentKeys = this.byStart.get(start);
+    }
+    return this.recentKeys;
+  }
+
+  private forgetRecent(): void {
+    this.recentStart = NaN;
+    this.recentKeys = undefined;
+    this.recentEntry = undefined;
+  }
+
+  private keyIndex(): Map<unknown, Entry<K, V>[]> {
+    if (this.byKey === undefined) {
+      this.byKey = new Map();
+      for (const start of this.starts.range(-Infinity, Infinity)) {
+        for (const [id, entry] of this.byStart.get(start)!) {
+          const ofKey = this.byKey.get(id);
+          if (ofKey === undefined) this.byKey.set(id, [entry]);
+          else ofKey.push(entry);
+        }
+      }
+    }
+    return this.byKey;
+  }
+
   private write(key: K, start: number, value: V | null): void {
+    const recent = this.recentEntry;
+    if (recent !== undefined && value !== null && recent.start === start && recent.key === key) {
+      recent.value = value;
+      return;
+    }
     const id = storeKey(key);
-    let keys = this.byStart.get(start);
+    let keys = this.keysOf(start);
     const entry = keys?.get(id);
     if (entry !== undefined) {
       if (value !== null) entry.value = value;
@@ -116,12 +159,14 @@ export class InMemoryWindowStore<K, V> implements WindowStore<K, V> {
       keys = new Map();
       this.byStart.set(start, keys);
       this.starts.add(start);
+      this.recentKeys = keys;
     }
     const created: Entry<K, V> = { key, start, value };
     keys.set(id, created);
-    const ofKey = this.byKey.get(id);
-    if (ofKey === undefined) this.byKey.set(id, [created]);
-    else ofKey.splice(firstAtOrAfter(ofKey, start), 0, created);
+    this.recentEntry = created;
+    const ofKey = this.byKey?.get(id);
+    if (ofKey !== undefined) ofKey.splice(firstAtOrAfter(ofKey, start), 0, created);
+    else this.byKey?.set(id, [created]);
     this.count++;
   }
 
@@ -131,9 +176,12 @@ export class InMemoryWindowStore<K, V> implements WindowStore<K, V> {
       this.byStart.delete(entry.start);
       this.starts.delete(entry.start);
     }
-    const ofKey = this.byKey.get(id)!;
-    if (ofKey.length === 1) this.byKey.delete(id);
-    else ofKey.splice(firstAtOrAfter(ofKey, entry.start), 1);
+    this.forgetRecent();
+    if (this.byKey !== undefined) {
+      const ofKey = this.byKey.get(id)!;
+      if (ofKey.length === 1) this.byKey.delete(id);
+      else ofKey.splice(firstAtOrAfter(ofKey, entry.start), 1);
+    }
     this.count--;
   }
 }

@@ -53,14 +53,19 @@ describe('InMemoryKeyValueStore', () => {
 
 describe('InMemoryWindowStore', () => {
   it('matches a model for get, fetch, fetchAll and earliestStart; changes and snapshots restore it', () => {
+    // Reads between writes (a read then a write of the same window is the aggregations' hot path), and range reads
+    // before, between or after writes (the per-key index is built on the first).
+    const arbWrite = fc.tuple(arbKey, arbTime, arbValue, fc.constantFrom('write', 'read first', 'fetch first'));
     fc.assert(
-      fc.property(fc.array(fc.tuple(arbKey, arbTime, arbValue), { maxLength: 80 }), arbTime, arbTime, (writes, from, to) => {
+      fc.property(fc.array(arbWrite, { maxLength: 80 }), arbTime, arbTime, (writes, from, to) => {
         const store = new InMemoryWindowStore<unknown, number>();
         const changes: WindowChange<unknown, number>[] = [];
         store.onChange((c) => changes.push(c));
         // Insertion order is kept per start, as fetchAll promises.
         let model: Array<{ key: unknown; start: number; value: number }> = [];
-        for (const [key, start, value] of writes) {
+        for (const [key, start, value, kind] of writes) {
+          if (kind === 'read first') expect(store.get(key, start)).toBe(model.find((e) => sameKey(e.key, key) && e.start === start)?.value);
+          if (kind === 'fetch first') store.fetch(key, start, start);
           store.put(key, start, value);
           const at = model.findIndex((e) => sameKey(e.key, key) && e.start === start);
           if (value === null) model = model.filter((_, i) => i !== at);

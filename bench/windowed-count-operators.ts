@@ -1,0 +1,145 @@
+/**
+ * Windowed-count operators benchmark: how fast tributary's stream operators count click events
+ * per key in one-minute tumbling windows, in memory on one thread, against plain hand-written
+ * RxJS doing the same count.
+ *
+ *   npx tsx bench/windowed-count-operators.ts [--events 1000000 --repeats 5]
+ *
+ * The events are the shared seeded click stream (src/workload), counted per user by event time
+ * with a watermark 2 s behind the newest event (the stream's largest disorder), every window
+ * emitted once when it closes. Pipelines, each over the same events already in memory:
+ *   - tributary, records: `window(tumbling('1m'), { maxOutOfOrderness: '2s' }), count()` over
+ *     records as `source()` delivers them (string key, JSON value bytes never parsed, timestamp);
+ *   - tributary, objects: the same with key and timestamp extractors over pre-parsed events;
+ *   - tributary, JSON strings: `map(JSON.parse)` first, then as objects;
+ *   - plain RxJS, objects / JSON strings: one hand-written operator (a Map of windows, each a
+ *     Map of counts, closed by the same watermark), the tightest loop RxJS allows.
+ * Each figure is events/s, the median of `--repeats` runs; every pipeline must produce the same
+ * windows and counts. Writes bench/results/windowed-count-operators.json.
+ */
+import { parseArgs } from 'node:util';
+import { from, map, Observable, type OperatorFunction } from 'rxjs';
+import { count, tumbling, window } from '../src/streams/index.js';
+import { ClickStream, type ClickEvent } from '../src/workload/click-events.js';
+import { Progress, formatRate, median, printTable, seconds, writeResults, type Row } from './lib/report.js';
+
+const { values: args } = parseArgs({
+  options: {
+    events: { type: 'string', default: '1000000' },
+    repeats: { type: 'string', default: '5' },
+  },
+});
+const EVENT_COUNT = Number(args.events);
+const REPEATS = Number(args.repeats);
+const WINDOW_MS = 60_000;
+const DISORDER_MS = 2_000;
+
+interface ClickStreamRecord {
+  readonly key: string;
+  readonly value: Buffer;
+  readonly timestamp: number;
+}
+
+const stream = new ClickStream({ seed: 42, maxDisorderMs: DISORDER_MS });
+const events: ClickEvent[] = [];
+const jsons: string[] = [];
+const records: ClickStreamRecord[] = [];
+for (let i = 0; i < EVENT_COUNT; i++) {
+  const event = stream.nextEvent();
+  const json = JSON.stringify(event);
+  events.push(event);
+  jsons.push(json);
+  records.push({ key: event.user, value: Buffer.from(json), timestamp: event.ts });
+}
+
+interface WindowCount {
+  readonly key: string;
+  readonly window: { readonly start: number };
+  readonly value: number;
+}
+
+/** The plain-RxJS baseline: tumbling windows of counts per user, closed by max event time - DISORDER_MS. */
+function handWrittenCount(): OperatorFunction<ClickEvent, WindowCount> {
+  return (source) =>
+    new Observable<WindowCount>((subscriber) => {
+      const windows = new Map<number, Map<string, number>>();
+      let watermark = -Infinity;
+      const close = (upTo: number) => {
+        for (const [start, counts] of windows) {
+          if (start + WINDOW_MS > upTo) continue;
+          for (const [key, value] of counts) subscriber.next({ key, window: { start }, value });
+          windows.delete(start);
+        }
+      };
+      return source.subscribe({
+        next(event) {
+          if (event.ts - DISORDER_MS > watermark) {
+            watermark = event.ts - DISORDER_MS;
+            close(watermark);
+          }
+          const start = Math.floor(event.ts / WINDOW_MS) * WINDOW_MS;
+          if (start + WINDOW_MS <= watermark) return; // late
+          let counts = windows.get(start);
+          if (counts === undefined) windows.set(start, (counts = new Map()));
+          counts.set(event.user, (counts.get(event.user) ?? 0) + 1);
+        },
+        error: (error: unknown) => subscriber.error(error),
+        complete() {
+          close(Infinity);
+          subscriber.complete();
+        },
+      });
+    });
+}
+
+const byUser = { key: (e: ClickEvent) => e.user, timestamp: (e: ClickEvent) => e.ts, maxOutOfOrderness: '2s' } as const;
+
+const pipelines: Array<{ pipeline: string; input: string; run: () => Observable<WindowCount> }> = [
+  { pipeline: 'tributary', input: 'records (key, ts outside the value)', run: () => from(records).pipe(window(tumbling('1m'), { maxOutOfOrderness: '2s' }), count()) },
+  { pipeline: 'tributary', input: 'pre-parsed objects', run: () => from(events).pipe(window(tumbling('1m'), byUser), count()) },
+  { pipeline: 'tributary', input: 'JSON strings', run: () => from(jsons).pipe(map((json) => JSON.parse(json) as ClickEvent), window(tumbling('1m'), byUser), count()) },
+  { pipeline: 'plain RxJS', input: 'pre-parsed objects', run: () => from(events).pipe(handWrittenCount()) },
+  { pipeline: 'plain RxJS', input: 'JSON strings', run: () => from(jsons).pipe(map((json) => JSON.parse(json) as ClickEvent), handWrittenCount()) },
+];
+
+/** Runs a pipeline to completion synchronously; returns its seconds and a digest of its results. */
+function measure(run: () => Observable<WindowCount>): { seconds: number; digest: string } {
+  let windows = 0;
+  let total = 0;
+  let checksum = 0;
+  const start = process.hrtime.bigint();
+  run().subscribe((result) => {
+    windows++;
+    total += result.value;
+    checksum = (checksum + result.value * ((result.window.start / WINDOW_MS) % 1009) + result.key.length) % 1_000_000_007;
+  });
+  return { seconds: seconds(start), digest: `${windows} windows, ${total} events counted, checksum ${checksum}` };
+}
+
+const progress = new Progress(pipelines.length * REPEATS);
+const rows: Row[] = [];
+const results: Array<{ pipeline: string; input: string; eventsPerSec: number; digest: string }> = [];
+for (const { pipeline, input, run } of pipelines) {
+  const samples: number[] = [];
+  let digest = '';
+  for (let i = 0; i < REPEATS; i++) {
+    const measured = measure(run);
+    samples.push(measured.seconds);
+    digest = measured.digest;
+    progress.step(`${pipeline}, ${input}: ${formatRate(EVENT_COUNT / measured.seconds)} events/s`);
+  }
+  results.push({ pipeline, input, eventsPerSec: EVENT_COUNT / median(samples), digest });
+}
+progress.finish();
+
+const digests = new Set(results.map((r) => r.digest));
+if (digests.size !== 1) throw new Error(`pipelines disagree:\n${results.map((r) => `${r.pipeline}, ${r.input}: ${r.digest}`).join('\n')}`);
+const plainJson = results.find((r) => r.pipeline === 'plain RxJS' && r.input === 'JSON strings')!.eventsPerSec;
+for (const r of results) {
+  rows.push({ pipeline: r.pipeline, input: r.input, 'events/s': formatRate(r.eventsPerSec), 'vs plain RxJS over JSON': `${(r.eventsPerSec / plainJson).toFixed(2)}x` });
+}
+
+console.log(`\nwindowed count: ${EVENT_COUNT} click events in memory, 1-minute tumbling windows per user, one thread, medians of ${REPEATS}`);
+console.log(`every pipeline: ${results[0].digest}\n`);
+printTable(rows);
+console.log(`\nwrote ${writeResults('windowed-count-operators', { events: EVENT_COUNT, repeats: REPEATS, windowMs: WINDOW_MS, results })}`);

@@ -1,0 +1,252 @@
+/**
+ * One stream task of a run (`rt.run`), on its worker thread: what its pipeline's sources, sinks
+ * and stores bind to, and the commits that make the run at-least-once.
+ *
+ * Group membership. Each source of the pipeline is a member of the run's consumer group (the run's
+ * name, as Kafka Streams' application.id), with static membership (`<run>-<task>`, and
+ * `<run>-<task>-<n>` for the pipeline's n-th further source), so a task started again on a
+ * replacement thread takes its partitions back without a rebalance, and with the locality
+ * assignor, which gives each partition to a task on the thread hosting it. The coordinator has no
+ * initial rebalance delay, so tasks that join one after another first get each other's
+ * partitions; a task holds back (pauses) any partition outside the share the assignor gives it
+ * once every task of the run has joined, which it works out itself, so that no record is processed
+ * by a task that is about to give its partition up.
+ *
+ * Commits, in Kafka Streams' order: take a snapshot of the sources' positions (the offset after
+ * the last record each emitted), flush every sink and changelog (everything those records caused
+ * is then acknowledged), then commit the snapshot, with each changelog's end offset as the commit
+ * metadata. Commits run every `commitIntervalMs`, before partitions are revoked, when the pipeline
+ * completes and when the task is stopped (after its sources stop pulling). Limit: the snapshot
+ * covers what the pipeline emitted synchronously from the records read; an asynchronous stage
+ * (`delay`, a `mergeMap` over promises) may still hold some of them, and their outputs are covered
+ * only by a later commit: if the task dies in between, they are lost. Stores, restored to the last
+ * commit when the task starts (see changelog.ts), make windows and aggregates survive a restart.
+ */
+import { Consumer } from '../client/consumer.js';
+import { Producer, type ProducerOptions } from '../client/producer.js';
+import { TributaryError } from '../errors.js';
+import { encodeSlot, localityAssign, localityAssignor, type AssignorMember, type TopicPartition } from '../group/assignors/index.js';
+import type { OffsetCommitEntry } from '../runtime/messages.js';
+import type { ThreadClient } from '../runtime/thread-client.js';
+import type { AggregationStore } from './aggregation/aggregate-with.js';
+import { StoreChangelog, changelogTopic } from './changelog.js';
+import type { RunningSink, RunningSource, SourceRequest, SourceSession, StreamBinding } from './context.js';
+import { FlowControl } from './flow-control.js';
+import { SinkWriter } from './sink-writer.js';
+
+/** What a task is started with (see run.ts). */
+export interface PipelineTaskInput {
+  /** The pipeline module, whose default export builds the pipeline. */
+  readonly moduleUrl: string;
+  /** The run's name: its consumer group and the prefix of its changelog topics. */
+  readonly name: string;
+  readonly index: number;
+  readonly parallelism: number;
+  /** The runtime's threads: task i runs on slot i mod threads. */
+  readonly threads: number;
+  readonly commitIntervalMs: number;
+}
+
+/** Group timing of task members: in-process members answer fast, so a rebalance settles in a fraction of a second. */
+const HEARTBEAT_INTERVAL_MS = 250;
+const SESSION_TIMEOUT_MS = 10_000;
+
+/** A failed commit other than these fails the task; these only leave the offsets for the next commit. */
+const SKIPPED_COMMIT_ERRORS = new Set(['REBALANCE_IN_PROGRESS', 'ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID', 'FENCED_INSTANCE_ID']);
+
+interface TaskSource {
+  readonly consumer: Consumer<unknown, unknown>;
+  reader: RunningSource | null;
+}
+
+export class TaskBinding implements StreamBinding {
+  readonly name: string;
+  readonly flow = new FlowControl();
+  private readonly declaredTopics: string[] = [];
+  private readonly sources: TaskSource[] = [];
+  private readonly sinks = new Set<RunningSink>();
+  private readonly producers = new Set<Producer<unknown, unknown>>();
+  private readonly stores = new Map<string, AggregationStore>();
+  private readonly changelogs: StoreChangelog[] = [];
+  private commits: Promise<void> = Promise.resolve();
+  /** Set once the task winds down: rebalance listeners then leave commits to it. */
+  private closing = false;
+
+  constructor(
+    readonly client: ThreadClient,
+    private readonly input: PipelineTaskInput,
+  ) {
+    this.name = `task ${input.index} of run '${input.name}'`;
+  }
+
+  declareSource(topic: string): number {
+    this.declaredTopics.push(topic);
+    return this.declaredTopics.length - 1;
+  }
+
+  registerStore(store: AggregationStore): void {
+    if (this.stores.has(store.name)) {
+      throw new TributaryError('INVALID_CONFIG', `the pipeline of run '${this.input.name}' makes two stores named '${store.name}'; each store needs its own name (it names its changelog topic)`, {
+        field: 'name',
+        value: store.name,
+      });
+    }
+    this.stores.set(store.name, store);
+  }
+
+  async openSource<K, V>(request: SourceRequest<K, V>): Promise<SourceSession<K, V>> {
+    const { topic, from, declaration } = request;
+    if (from !== 'earliest' && from !== 'latest') {
+      throw new TributaryError('INVALID_CONFIG', `source('${topic}') in rt.run starts from 'earliest' or 'latest': a run resumes from its group's committed offsets`, {
+        field: 'from',
+        value: JSON.stringify(from),
+      });
+    }
+    const share = new Set(this.shareOf(declaration));
+    const source: TaskSource = { consumer: undefined as never, reader: null };
+    const consumer = new Consumer<K, V>(this.client, {
+      serde: request.serde,
+      groupId: this.input.name,
+      groupInstanceId: this.instanceId(this.input.index, declaration),
+      autoOffsetReset: from,
+      heartbeatInterval: HEARTBEAT_INTERVAL_MS,
+      sessionTimeout: SESSION_TIMEOUT_MS,
+      partitionAssigners: [localityAssignor({ slot: this.client.slot, slotOf: (t, p) => this.client.slotOf(t, p) })],
+      onPartitionsAssigned: (assigned) => {
+        const held = assigned.filter((tp) => !share.has(tp.partition)).map((tp) => tp.partition);
+        if (held.length > 0) consumer.pause([{ topic, partitions: held }]);
+      },
+      onPartitionsRevoked: async (revoked) => {
+        if (this.closing) return;
+        await this.commit();
+        source.reader?.forget(revoked.map((tp) => tp.partition));
+      },
+      onPartitionsLost: (lost) => {
+        if (this.closing || lost.length === 0) return;
+        throw new TributaryError('TASK_FAILED', `${this.name} lost partitions ${lost.map((tp) => tp.partition).join(', ')} of '${topic}' without a commit (its group membership expired); run it again to resume from its last commit`, {
+          topic,
+        });
+      },
+    });
+    Object.assign(source, { consumer });
+    this.sources.push(source);
+    await consumer.subscribe({ topic });
+    return {
+      consumer,
+      partitions: [...share].sort((a, b) => a - b),
+      grouped: true,
+      attach: (reader) => {
+        source.reader = reader;
+      },
+      // The task disconnects its consumers after its last commit.
+      close: async () => undefined,
+    };
+  }
+
+  producer(options: ProducerOptions<unknown, unknown> | undefined): Producer<unknown, unknown> {
+    const producer = new Producer<unknown, unknown>(this.client, options);
+    this.producers.add(producer);
+    return producer;
+  }
+
+  closeProducer(producer: Producer<unknown, unknown>): Promise<void> {
+    this.producers.delete(producer);
+    return producer.disconnect();
+  }
+
+  attachSink(sink: RunningSink): () => void {
+    this.sinks.add(sink);
+    return () => this.sinks.delete(sink);
+  }
+
+  /** Rebuilds every store from its changelog up to the task's last commit; before the pipeline is subscribed. */
+  async restoreStores(): Promise<void> {
+    if (this.stores.size === 0) return;
+    const committed = await this.committedChangelogOffsets();
+    for (const store of this.stores.values()) {
+      const topic = changelogTopic(this.input.name, store.name);
+      const writer = new SinkWriter(this, topic, undefined, Number.POSITIVE_INFINITY, () => undefined);
+      this.sinks.add(writer);
+      const changelog = new StoreChangelog(store, topic, this.input.index, writer);
+      await changelog.restore(this.client, committed[topic] ?? 0);
+      this.changelogs.push(changelog);
+    }
+  }
+
+  /**
+   * Snapshot, flush, commit (see the module comment); one at a time. Rejects when a sink or
+   * changelog write failed, or the commit failed for a reason other than the group moving on.
+   */
+  commit(): Promise<void> {
+    const next = this.commits.then(() => this.commitOnce());
+    this.commits = next.catch(() => undefined);
+    return next;
+  }
+
+  /** Stops every source pulling: the pipeline gets nothing more to work on. */
+  halt(): void {
+    for (const source of this.sources) source.reader?.halt();
+  }
+
+  /** After the last commit: consumers leave (static members: they stop heartbeating) and producers flush and close. */
+  async close(): Promise<void> {
+    this.closing = true;
+    this.halt();
+    await Promise.allSettled([...this.sources.map((source) => source.consumer.disconnect()), ...[...this.producers].map((producer) => producer.disconnect())]);
+  }
+
+  /** Marks the task as winding down: a revocation from now on is its leaving, not a rebalance. */
+  windDown(): void {
+    this.closing = true;
+  }
+
+  private async commitOnce(): Promise<void> {
+    const positions = this.sources.map((source) => source.reader?.positions() ?? []);
+    const changelogEnds = this.changelogs.map((changelog) => changelog.position());
+    await Promise.all([...this.sinks].map((sink) => sink.flush()));
+    const metadata = this.changelogs.length === 0 ? null : JSON.stringify({ changelog: Object.fromEntries(await Promise.all(this.changelogs.map(async (changelog, i) => [changelog.topic, await changelogEnds[i]()]))) });
+    await Promise.all(
+      this.sources.map(async (source, i) => {
+        if (positions[i].length === 0) return;
+        try {
+          await source.consumer.commitOffsets(positions[i].map((entry: OffsetCommitEntry) => ({ ...entry, metadata })));
+        } catch (error) {
+          if (!TributaryError.is(error) || (!SKIPPED_COMMIT_ERRORS.has(error.code) && !error.retriable)) throw error;
+        }
+      }),
+    );
+  }
+
+  /** The changelog end offsets of the task's last commit, from the commit metadata of its input partitions. */
+  private async committedChangelogOffsets(): Promise<Record<string, number>> {
+    const partitions = this.declaredTopics.flatMap((topic, declaration) => this.shareOf(declaration).map((partition) => ({ topic, partition })));
+    if (partitions.length === 0) return {};
+    const coordinator = await this.client.groupCoordinator(this.input.name);
+    const committed = await this.client.request('fetchOffsets', { ...coordinator, partitions });
+    const latest = committed.filter((entry) => entry.metadata !== '').sort((a, b) => b.commitTimestamp - a.commitTimestamp)[0];
+    if (latest === undefined) return {};
+    return (JSON.parse(latest.metadata) as { changelog: Record<string, number> }).changelog;
+  }
+
+  /**
+   * The partitions of the `declaration`-th source's topic that this task gets once every task of
+   * the run has joined: the locality assignment over the members the run will have.
+   */
+  private shareOf(declaration: number): number[] {
+    const { parallelism, threads, index } = this.input;
+    const members: AssignorMember[] = [];
+    for (let task = 0; task < parallelism; task++) {
+      this.declaredTopics.forEach((topic, n) => {
+        const id = this.instanceId(task, n);
+        members.push({ memberId: id, groupInstanceId: id, topics: [topic], userData: encodeSlot(task % threads) });
+      });
+    }
+    const partitionsPerTopic = Object.fromEntries(this.declaredTopics.map((topic) => [topic, this.client.topic(topic).partitions]));
+    const assigned: TopicPartition[] = localityAssign({ members, partitionsPerTopic }, (t, p) => this.client.slotOf(t, p)).get(this.instanceId(index, declaration)) ?? [];
+    return assigned.map((tp) => tp.partition);
+  }
+
+  private instanceId(task: number, declaration: number): string {
+    return declaration === 0 ? `${this.input.name}-${task}` : `${this.input.name}-${task}-${declaration}`;
+  }
+}
