@@ -94,11 +94,26 @@ export interface GroupCoordinatorOptions extends CoordinatorMachineOptions {
   readonly clock?: ActorOptions<AnyActorLogic>['clock'];
 }
 
+/** A successful heartbeat whose answer is held (see the `heartbeat` request's `waitMs`). */
+interface HeldHeartbeat {
+  readonly args: WorkerRequests['heartbeat']['args'];
+  readonly reply: GroupReply<GroupRequestType>;
+  readonly timer: unknown;
+}
+
+type Timers = Pick<NonNullable<GroupCoordinatorOptions['clock']>, 'setTimeout' | 'clearTimeout'>;
+
+/** The longest a heartbeat may be held: Kafka's largest session timeout (`group.max.session.timeout.ms`). */
+const MAX_HEARTBEAT_WAIT_MS = 1_800_000;
+
 interface Group {
   readonly id: string;
   readonly actor: ReturnType<typeof createActor<ReturnType<typeof createCoordinatorMachine>>>;
   /** `topic/partition` → committed offset. */
   readonly offsets: Map<string, CommittedOffset>;
+  readonly held: Set<HeldHeartbeat>;
+  /** The state and generation last seen: a change releases the held heartbeats. */
+  seen: { state: GroupState; generationId: number };
   /** Replies waiting for the machine's answer, by requestId; an error when the group stops first. */
   readonly waiting: Map<string, (answer: CoordinatorResponse | TributaryError) => void>;
   /** What the last GroupMetadata record written (or replayed) says: generation, member count, protocol type. */
@@ -110,6 +125,7 @@ export class GroupCoordinator {
   private readonly groups = new Map<string, Group>();
   private readonly machine;
   private readonly now: () => number;
+  private readonly timers: Timers;
   private nextRequestId = 0;
   private closed = false;
 
@@ -118,6 +134,7 @@ export class GroupCoordinator {
     private readonly options: GroupCoordinatorOptions = {},
   ) {
     this.now = options.now ?? Date.now;
+    this.timers = options.clock ?? { setTimeout: (fn, ms) => setTimeout(fn, ms), clearTimeout: (id) => clearTimeout(id as NodeJS.Timeout) };
     this.machine = createCoordinatorMachine({ ...options, now: this.now });
   }
 
@@ -214,13 +231,12 @@ export class GroupCoordinator {
       case 'heartbeat': {
         const args = input as WorkerRequests['heartbeat']['args'];
         const group = this.existingGroup(args);
-        this.send(group, reply, (requestId) => ({
-          type: 'HEARTBEAT',
-          requestId,
-          memberId: args.memberId,
-          groupInstanceId: args.groupInstanceId,
-          generationId: args.generationId,
-        }));
+        const waitMs = args.waitMs ?? 0;
+        if (!Number.isSafeInteger(waitMs) || waitMs < 0 || waitMs > MAX_HEARTBEAT_WAIT_MS) {
+          throw new TributaryError('INVALID_REQUEST', `heartbeat waitMs must be an integer in [0, ${MAX_HEARTBEAT_WAIT_MS}], got ${String(waitMs)}`, { waitMs: String(waitMs) });
+        }
+        const answer: GroupReply<GroupRequestType> = waitMs === 0 ? reply : (outcome) => (outcome.ok ? this.hold(group, args, reply, waitMs) : reply(outcome));
+        this.heartbeat(group, args, answer);
         return;
       }
       case 'leaveGroup': {
@@ -295,6 +311,37 @@ export class GroupCoordinator {
     group.actor.send(event(requestId));
   }
 
+  private heartbeat(group: Group, args: WorkerRequests['heartbeat']['args'], reply: GroupReply<GroupRequestType>): void {
+    this.send(group, reply, (requestId) => ({
+      type: 'HEARTBEAT',
+      requestId,
+      memberId: args.memberId,
+      groupInstanceId: args.groupInstanceId,
+      generationId: args.generationId,
+    }));
+  }
+
+  private hold(group: Group, args: WorkerRequests['heartbeat']['args'], reply: GroupReply<GroupRequestType>, waitMs: number): void {
+    const held: HeldHeartbeat = {
+      args,
+      reply,
+      timer: this.timers.setTimeout(() => {
+        if (group.held.delete(held)) reply({ ok: true, result: null });
+      }, waitMs),
+    };
+    group.held.add(held);
+  }
+
+  /** The group changed state or generation: each held heartbeat is answered with what it would get now. */
+  private releaseHeld(group: Group): void {
+    const held = [...group.held];
+    group.held.clear();
+    for (const heartbeat of held) {
+      this.timers.clearTimeout(heartbeat.timer);
+      this.heartbeat(group, heartbeat.args, heartbeat.reply);
+    }
+  }
+
   private commit(args: WorkerRequests['commitOffsets']['args']): void {
     const groupId = checkGroupId(args);
     const existing = this.groups.get(groupId);
@@ -362,7 +409,16 @@ export class GroupCoordinator {
       input: { groupId, generationId: stored?.generationId ?? 0, protocolType: stored?.protocolType ?? null },
       ...(this.options.clock === undefined ? {} : { clock: this.options.clock }),
     });
-    const group: Group = { id: groupId, actor, offsets: new Map(), waiting: new Map(), stored, lastResponses: [] };
+    const group: Group = {
+      id: groupId,
+      actor,
+      offsets: new Map(),
+      held: new Set(),
+      seen: { state: 'Empty', generationId: stored?.generationId ?? 0 },
+      waiting: new Map(),
+      stored,
+      lastResponses: [],
+    };
     actor.subscribe({
       next: (snapshot) => this.onSnapshot(group, snapshot.context, snapshot.value as GroupState),
       // The machine's actions are pure; an error here is a bug, surfaced to every waiting request.
@@ -386,6 +442,11 @@ export class GroupCoordinator {
       }
     } else {
       this.recordSettled(group, context, state);
+    }
+    if (state !== group.seen.state || context.generationId !== group.seen.generationId) {
+      group.seen = { state, generationId: context.generationId };
+      // After this event is processed: the release sends the machine events of its own.
+      if (group.held.size > 0) queueMicrotask(() => this.releaseHeld(group));
     }
   }
 
@@ -437,7 +498,13 @@ export class GroupCoordinator {
   }
 
   private stopGroup(group: Group): void {
-    this.failWaiting(group, new TributaryError('COORDINATOR_NOT_AVAILABLE', `the coordinator of group ${JSON.stringify(group.id)} stopped`, { groupId: group.id }));
+    const stopped = new TributaryError('COORDINATOR_NOT_AVAILABLE', `the coordinator of group ${JSON.stringify(group.id)} stopped`, { groupId: group.id });
+    for (const heartbeat of group.held) {
+      this.timers.clearTimeout(heartbeat.timer);
+      heartbeat.reply({ ok: false, error: stopped });
+    }
+    group.held.clear();
+    this.failWaiting(group, stopped);
     (group.actor as AnyActorRef).stop();
   }
 

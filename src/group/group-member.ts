@@ -115,7 +115,13 @@ export class GroupMember {
   ) {
     this.protocol = rebalanceProtocol(settings.assignors);
     this.actor = createActor(machine, {
-      input: { groupInstanceId: settings.groupInstanceId, heartbeatIntervalMs: settings.heartbeatInterval, retryBackoffMs: settings.retryBackoffMs },
+      input: {
+        groupInstanceId: settings.groupInstanceId,
+        heartbeatIntervalMs: settings.heartbeatInterval,
+        // tributary's coordinator holds heartbeats (see messages.ts): one always waiting there is how a member learns of a rebalance at once.
+        heartbeatWaitMs: settings.heartbeatInterval,
+        retryBackoffMs: settings.retryBackoffMs,
+      },
       ...(clock === undefined ? {} : { clock }),
     });
     this.actor.subscribe((snapshot) => {
@@ -235,7 +241,7 @@ export class GroupMember {
         void this.request(
           command.seq,
           'heartbeat',
-          () => ({ ...generation, groupInstanceId: this.settings.groupInstanceId }),
+          () => ({ ...generation, groupInstanceId: this.settings.groupInstanceId, waitMs: this.settings.heartbeatInterval }),
           () => {
             this.listener.heartbeat(generation);
             return { type: 'HEARTBEAT_OK', seq: command.seq };

@@ -20,6 +20,11 @@
  *   generation and is Syncing, Stable or Rebalancing (Kafka's heartbeat thread is enabled from
  *   COMPLETING_REBALANCE until the member sends its next JoinGroup). Heartbeats continue while
  *   partitions are being revoked, so a slow revocation does not expire the session.
+ *   With `heartbeatWaitMs` (tributary's own coordinator, which holds a heartbeat's answer up to
+ *   that long and answers at once when the group starts rebalancing), heartbeats start as soon
+ *   as the member has a generation and the next follows each successful answer at once: the
+ *   member always has one waiting, so it learns of a rebalance immediately instead of at its
+ *   next heartbeat. After a failure it waits the interval.
  * - REBALANCE_IN_PROGRESS (heartbeat or commit): rejoin, keeping member id and generation, so
  *   the partitions are revoked (eager) or kept (cooperative). On a JoinGroup or SyncGroup it
  *   means the round moved on: join again at once.
@@ -75,6 +80,8 @@ export type MemberCommand =
 export interface MemberContext {
   readonly groupInstanceId: string | null;
   readonly heartbeatIntervalMs: number;
+  /** How long the coordinator may hold a heartbeat (0: answered at once, Kafka's classic protocol). */
+  readonly heartbeatWaitMs: number;
   readonly retryBackoffMs: number;
   /** '' until the coordinator gives the member an id. */
   readonly memberId: string;
@@ -130,6 +137,8 @@ export type MemberEvent =
 export interface MemberInput {
   readonly groupInstanceId?: string | null;
   readonly heartbeatIntervalMs: number;
+  /** See MemberContext.heartbeatWaitMs; default 0. */
+  readonly heartbeatWaitMs?: number;
   /** Backoff before joining again after a retriable JoinGroup/SyncGroup failure (Kafka `retry.backoff.ms`). */
   readonly retryBackoffMs: number;
 }
@@ -315,7 +324,8 @@ export function createMemberMachine() {
           enqueue.cancel(HEARTBEAT_TIMER);
           heartbeatTimer = false;
         } else if (beats && !heartbeatTimer && after.heartbeatAwaiting === null) {
-          enqueue.raise({ type: 'HEARTBEAT_DUE' }, { id: HEARTBEAT_TIMER, delay: after.heartbeatIntervalMs });
+          const held = after.heartbeatWaitMs > 0 && event.type !== 'FAILED';
+          enqueue.raise({ type: 'HEARTBEAT_DUE' }, { id: HEARTBEAT_TIMER, delay: held ? 0 : after.heartbeatIntervalMs });
           heartbeatTimer = true;
         }
         if (next === 'Unjoined' && params.from !== 'Unjoined') {
@@ -371,6 +381,7 @@ export function createMemberMachine() {
     context: ({ input }) => ({
       groupInstanceId: input.groupInstanceId ?? null,
       heartbeatIntervalMs: input.heartbeatIntervalMs,
+      heartbeatWaitMs: input.heartbeatWaitMs ?? 0,
       retryBackoffMs: input.retryBackoffMs,
       memberId: '',
       generationId: NO_GENERATION,

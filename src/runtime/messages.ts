@@ -208,9 +208,14 @@ export interface WorkerRequests {
     };
     result: { readonly assignment: Uint8Array };
   };
-  /** Kafka Heartbeat: fails REBALANCE_IN_PROGRESS when the member must rejoin. */
+  /**
+   * Kafka Heartbeat: fails REBALANCE_IN_PROGRESS when the member must rejoin. With `waitMs`
+   * (tributary's extension; Kafka answers at once) a successful heartbeat is answered after up to
+   * `waitMs`, or as soon as the group's state or generation changes, with what a heartbeat would
+   * get then: a member keeping one heartbeat waiting learns of a rebalance immediately.
+   */
   heartbeat: {
-    args: GroupRef & { readonly memberId: string; readonly groupInstanceId: string | null; readonly generationId: number };
+    args: GroupRef & { readonly memberId: string; readonly groupInstanceId: string | null; readonly generationId: number; readonly waitMs?: number };
     result: null;
   };
   leaveGroup: {

@@ -410,10 +410,11 @@ function closedError(slot: number): TributaryError {
 /**
  * How long the worker may legitimately hold a request before answering, on top of the request
  * timeout: a fetch its `maxWaitMs`, a join the rebalance it waits for (as Kafka's client allows
- * a JoinGroup `rebalance.timeout.ms` plus the request timeout).
+ * a JoinGroup `rebalance.timeout.ms` plus the request timeout), a held heartbeat its `waitMs`.
  */
 function longPollMs(type: RequestType, args: unknown): number {
   if (type === 'fetch') return (args as WorkerRequests['fetch']['args']).maxWaitMs;
   if (type === 'joinGroup') return (args as WorkerRequests['joinGroup']['args']).rebalanceTimeoutMs;
+  if (type === 'heartbeat') return (args as WorkerRequests['heartbeat']['args']).waitMs ?? 0;
   return 0;
 }

@@ -95,6 +95,39 @@ describe('GroupCoordinator', () => {
     expect(other).toMatchObject({ memberId: 'd-2', generationId: 2, leaderId: 'c-1', members: [] });
   });
 
+  it('holds a heartbeat with waitMs until the wait ends, or answers at once when the group starts rebalancing', async () => {
+    const env = setup();
+    const { joined } = await stableSingleMember(env);
+    const beat = { ...REF, memberId: joined.memberId, groupInstanceId: null, generationId: 1, waitMs: 3000 };
+    let answered = false;
+    const held = env.call('heartbeat', beat).then(() => (answered = true));
+    await Promise.resolve();
+    env.clock.increment(2999);
+    await Promise.resolve();
+    expect(answered).toBe(false);
+    env.clock.increment(1);
+    await held;
+
+    // A member joins while a heartbeat is held: the holder hears of the rebalance at once.
+    const rebalance = env.call('heartbeat', beat);
+    const joining = env.join('', 'd');
+    await expect(rebalance).rejects.toMatchObject({ code: 'REBALANCE_IN_PROGRESS' });
+    void joining.catch(() => undefined);
+    await expect(env.call('heartbeat', { ...beat, waitMs: -1 })).rejects.toMatchObject({ code: 'INVALID_REQUEST' });
+  });
+
+  it('answers a held heartbeat when the round completes, and fails it when the coordinator closes', async () => {
+    const env = setup();
+    const first = await env.join();
+    // Still CompletingRebalance (no SyncGroup yet): the held heartbeat is answered when the leader's sync makes the group Stable.
+    const held = env.call('heartbeat', { ...REF, memberId: first.memberId, groupInstanceId: null, generationId: 1, waitMs: 60_000 });
+    await env.call('syncGroup', { ...REF, memberId: first.memberId, groupInstanceId: null, generationId: 1, assignments: {} });
+    await expect(held).resolves.toBeNull();
+    const pending = env.call('heartbeat', { ...REF, memberId: first.memberId, groupInstanceId: null, generationId: 1, waitMs: 60_000 });
+    env.coordinator.close();
+    await expect(pending).rejects.toMatchObject({ code: 'COORDINATOR_NOT_AVAILABLE' });
+  });
+
   it('validates commits as Kafka does and serves them back', async () => {
     const env = setup();
     const { joined } = await stableSingleMember(env);

@@ -21,9 +21,9 @@ function joinResult(memberId: string, generationId: number, leader = true): Join
 
 const failed = (seq: number, code: ErrorCode, retriable = false): MemberEvent => ({ type: 'FAILED', seq, code, retriable, message: code });
 
-function harness(groupInstanceId: string | null = null) {
+function harness(groupInstanceId: string | null = null, heartbeatWaitMs = 0) {
   const clock = new SimulatedClock();
-  const actor = createActor(createMemberMachine(), { input: { groupInstanceId, heartbeatIntervalMs: HEARTBEAT, retryBackoffMs: BACKOFF }, clock }).start();
+  const actor = createActor(createMemberMachine(), { input: { groupInstanceId, heartbeatIntervalMs: HEARTBEAT, heartbeatWaitMs, retryBackoffMs: BACKOFF }, clock }).start();
   const log: MemberCommand[] = [];
   actor.subscribe((s) => log.push(...s.context.commands));
   const ctx = (): MemberContext => actor.getSnapshot().context;
@@ -74,6 +74,22 @@ describe('group member machine: scenarios (simulated clock)', () => {
     expect(h.log.filter((c) => c.kind === 'heartbeat')).toHaveLength(1);
     h.clock.increment(1);
     expect(h.log.filter((c) => c.kind === 'heartbeat')).toHaveLength(2);
+  });
+
+  it('with a holding coordinator (heartbeatWaitMs), keeps one heartbeat waiting: the next goes out as the last is answered, but waits the interval after a failure', () => {
+    const h = harness(null, HEARTBEAT);
+    h.toStable();
+    h.clock.increment(0);
+    const beats = () => h.log.filter((c): c is Extract<MemberCommand, { kind: 'heartbeat' }> => c.kind === 'heartbeat');
+    expect(beats()).toHaveLength(1);
+    h.send({ type: 'HEARTBEAT_OK', seq: beats()[0].seq });
+    h.clock.increment(0);
+    expect(beats()).toHaveLength(2);
+    h.send(failed(beats()[1].seq, 'REQUEST_TIMED_OUT', true));
+    h.clock.increment(HEARTBEAT - 1);
+    expect(beats()).toHaveLength(2);
+    h.clock.increment(1);
+    expect(beats()).toHaveLength(3);
   });
 
   it('REBALANCE_IN_PROGRESS on a heartbeat: revoke (not lost), keep heartbeating while revoking, then rejoin with the same member id', () => {
