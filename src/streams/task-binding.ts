@@ -24,6 +24,7 @@
  */
 import { Consumer } from '../client/consumer.js';
 import { Producer, type ProducerOptions } from '../client/producer.js';
+import { parseProducerOptions } from '../client/producer-options.js';
 import { TributaryError } from '../errors.js';
 import { encodeSlot, localityAssign, localityAssignor, type AssignorMember, type TopicPartition } from '../group/assignors/index.js';
 import type { OffsetCommitEntry } from '../runtime/messages.js';
@@ -56,7 +57,8 @@ const SKIPPED_COMMIT_ERRORS = new Set(['REBALANCE_IN_PROGRESS', 'ILLEGAL_GENERAT
 
 interface TaskSource {
   readonly consumer: Consumer<unknown, unknown>;
-  reader: RunningSource | null;
+  /** The running source, once subscribed. */
+  reader(): RunningSource | null;
 }
 
 export class TaskBinding implements StreamBinding {
@@ -103,7 +105,7 @@ export class TaskBinding implements StreamBinding {
       });
     }
     const share = new Set(this.shareOf(declaration));
-    const source: TaskSource = { consumer: undefined as never, reader: null };
+    let reader: RunningSource | null = null;
     const consumer = new Consumer<K, V>(this.client, {
       serde: request.serde,
       groupId: this.input.name,
@@ -119,7 +121,7 @@ export class TaskBinding implements StreamBinding {
       onPartitionsRevoked: async (revoked) => {
         if (this.closing) return;
         await this.commit();
-        source.reader?.forget(revoked.map((tp) => tp.partition));
+        reader?.forget(revoked.map((tp) => tp.partition));
       },
       onPartitionsLost: (lost) => {
         if (this.closing || lost.length === 0) return;
@@ -128,15 +130,14 @@ export class TaskBinding implements StreamBinding {
         });
       },
     });
-    Object.assign(source, { consumer });
-    this.sources.push(source);
+    this.sources.push({ consumer: consumer as Consumer<unknown, unknown>, reader: () => reader });
     await consumer.subscribe({ topic });
     return {
       consumer,
       partitions: [...share].sort((a, b) => a - b),
       grouped: true,
-      attach: (reader) => {
-        source.reader = reader;
+      attach: (running) => {
+        reader = running;
       },
       // The task disconnects its consumers after its last commit.
       close: async () => undefined,
@@ -165,7 +166,8 @@ export class TaskBinding implements StreamBinding {
     const committed = await this.committedChangelogOffsets();
     for (const store of this.stores.values()) {
       const topic = changelogTopic(this.input.name, store.name);
-      const writer = new SinkWriter(this, topic, undefined, Number.POSITIVE_INFINITY, () => undefined);
+      // A failed changelog write fails the next commit's flush, and so the task.
+      const writer = new SinkWriter(this, topic, undefined, parseProducerOptions.defaults.bufferMemory, () => undefined);
       this.sinks.add(writer);
       const changelog = new StoreChangelog(store, topic, this.input.index, writer);
       await changelog.restore(this.client, committed[topic] ?? 0);
@@ -185,7 +187,7 @@ export class TaskBinding implements StreamBinding {
 
   /** Stops every source pulling: the pipeline gets nothing more to work on. */
   halt(): void {
-    for (const source of this.sources) source.reader?.halt();
+    for (const source of this.sources) source.reader()?.halt();
   }
 
   /** After the last commit: consumers leave (static members: they stop heartbeating) and producers flush and close. */
@@ -195,13 +197,8 @@ export class TaskBinding implements StreamBinding {
     await Promise.allSettled([...this.sources.map((source) => source.consumer.disconnect()), ...[...this.producers].map((producer) => producer.disconnect())]);
   }
 
-  /** Marks the task as winding down: a revocation from now on is its leaving, not a rebalance. */
-  windDown(): void {
-    this.closing = true;
-  }
-
   private async commitOnce(): Promise<void> {
-    const positions = this.sources.map((source) => source.reader?.positions() ?? []);
+    const positions = this.sources.map((source) => source.reader()?.positions() ?? []);
     const changelogEnds = this.changelogs.map((changelog) => changelog.position());
     await Promise.all([...this.sinks].map((sink) => sink.flush()));
     const metadata = this.changelogs.length === 0 ? null : JSON.stringify({ changelog: Object.fromEntries(await Promise.all(this.changelogs.map(async (changelog, i) => [changelog.topic, await changelogEnds[i]()]))) });

@@ -6,6 +6,12 @@
  * the shared watermark (max event time of both inputs minus `maxOutOfOrderness`) reaches
  * `t + within + 1 + grace`.
  *
+ * Both inputs move one watermark, so they should arrive roughly in step in event time: a record
+ * that trails the other input's newest event time by more than within + grace + maxOutOfOrderness
+ * is late. Two topics read by one task should be fed in timestamp order (Kafka Streams' task picks
+ * the partition whose next record is oldest); two synchronous sources are read one after the other
+ * (`other` first), which only works with a grace that covers their whole span.
+ *
  * The left join emits `joiner(left, null)` for a left record that found no partner once its join
  * window closes, never before, as Kafka Streams does since 3.1 (KIP-633's fix of eager null
  * results), and at completion of both inputs for every window still open.
