@@ -33,6 +33,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { enqueueActions, setup } from 'xstate';
+import { plannedTransitions } from './planned-transitions.js';
 import { TributaryError, type ErrorCode } from '../errors.js';
 import type { GroupProtocol, GroupStateName, JoinGroupMember } from '../runtime/messages.js';
 
@@ -586,21 +587,7 @@ export function createCoordinatorMachine(options: CoordinatorMachineOptions = {}
   });
 
   const eventTypes = ['JOIN', 'SYNC', 'HEARTBEAT', 'LEAVE', 'SESSION_TIMEOUT', 'DELETE'] as const;
-  // For each state and event: one guarded transition per possible target, then "stay".
-  const handlers = (from: GroupState) =>
-    Object.fromEntries(
-      eventTypes.map((type) => [
-        type,
-        [
-          ...STATES.filter((to) => to !== from).map((to) => ({
-            guard: { type: 'goesTo' as const, params: { from, to } },
-            target: to,
-            actions: { type: 'apply' as const, params: { from } },
-          })),
-          { actions: { type: 'apply' as const, params: { from } } },
-        ],
-      ]),
-    );
+  const handlers = (from: GroupState) => plannedTransitions(STATES, eventTypes, from);
 
   return machine.createMachine({
     id: 'groupCoordinator',

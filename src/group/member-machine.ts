@@ -45,6 +45,7 @@
  * SyncGroup assignment, from which the driver works out what it gained and lost (cooperative).
  */
 import { enqueueActions, setup } from 'xstate';
+import { plannedTransitions } from './planned-transitions.js';
 import type { ErrorCode } from '../errors.js';
 import type { JoinGroupResult } from '../runtime/messages.js';
 
@@ -359,21 +360,7 @@ export function createMemberMachine() {
     'HEARTBEAT_DUE',
     'RETRY',
   ];
-  // For each state and event: one guarded transition per possible target, then "stay".
-  const handlers = (from: MemberState) =>
-    Object.fromEntries(
-      eventTypes.map((type) => [
-        type,
-        [
-          ...STATES.filter((to) => to !== from).map((to) => ({
-            guard: { type: 'goesTo' as const, params: { from, to } },
-            target: to,
-            actions: { type: 'apply' as const, params: { from } },
-          })),
-          { actions: { type: 'apply' as const, params: { from } } },
-        ],
-      ]),
-    );
+  const handlers = (from: MemberState) => plannedTransitions(STATES, eventTypes, from);
 
   return machine.createMachine({
     id: 'groupMember',
