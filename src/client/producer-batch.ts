@@ -5,12 +5,17 @@
  * of its records is done. A `ProducerBatch` lists its jobs as segments (a job's run of
  * consecutive records in the batch), so completion costs one step per job per batch, never one
  * per record.
+ *
+ * A record is encoded into its batch's buffer the moment it joins the batch, so a batch holds
+ * bytes, not the caller's keys and values: nothing per record stays on the heap for the garbage
+ * collector to trace and copy while the batch lingers and awaits its acknowledgement.
  */
+import { frameRecordBatch, writeRecord } from '../record/batch-encoder.js';
+import { RECORDS_OFFSET } from '../record/batch-header.js';
 import type { CompressionName } from '../record/index.js';
 import type { Acks, AppendResponse } from '../runtime/messages.js';
-import type { SizedRecords } from '../record/batch-encoder.js';
 import { varintSize } from '../record/varint.js';
-import type { MessageHeadersArray, PreparedTopic } from './producer-message.js';
+import type { PreparedTopic } from './producer-message.js';
 
 /**
  * KafkaJS's RecordMetadata, one per topic-partition a send wrote to. Offsets and times are
@@ -111,25 +116,70 @@ export interface FlushBarrier {
 }
 
 /**
- * A batch's records are kept as columns with their sizes (`SizedRecords`), so sealing encodes
- * them without measuring anything again, and a retry re-encodes the same bytes from them.
+ * The buffers batches write their records into, reused: a batch's buffer lives from its first
+ * record until it is acknowledged, long enough that allocating one per batch would keep the
+ * collector busy with buffers of a few generations. Buffers are handed out newest first (still
+ * in cache) and at most `FREE_BYTES` of them wait here for a batch.
  */
-export class ProducerBatch implements SizedRecords {
+export class BatchBufferPool {
+  private readonly free: Buffer[] = [];
+  private freeBytes = 0;
+  /** First size of a batch's buffer: lingering batches of a few records should not take `batchBytes` each. */
+  private readonly initialBytes: number;
+
+  constructor(
+    /** No batch grows past this, unless a single record needs more. */
+    private readonly batchBytes: number,
+  ) {
+    this.initialBytes = Math.min(batchBytes, INITIAL_BUFFER_BYTES);
+  }
+
+  /** A buffer of at least `minBytes` (and at least the initial size). */
+  take(minBytes: number): Buffer {
+    const free = this.free;
+    if (free.length > 0 && free[free.length - 1].length >= minBytes) {
+      const buffer = free.pop()!;
+      this.freeBytes -= buffer.length;
+      return buffer;
+    }
+    return Buffer.allocUnsafeSlow(Math.max(minBytes, this.initialBytes));
+  }
+
+  /** A buffer of at least `minBytes` holding the first `used` bytes of `buffer`, which is given back. */
+  grow(buffer: Buffer, used: number, minBytes: number): Buffer {
+    // Doubling copies each byte about once more in all; the cap keeps a full batch within batchBytes.
+    const bigger = this.take(Math.max(minBytes, Math.min(buffer.length * 2, this.batchBytes)));
+    buffer.copy(bigger, 0, 0, used);
+    this.give(buffer);
+    return bigger;
+  }
+
+  give(buffer: Buffer): void {
+    if (this.freeBytes + buffer.length > FREE_BYTES) return;
+    this.free.push(buffer);
+    this.freeBytes += buffer.length;
+  }
+}
+
+const INITIAL_BUFFER_BYTES = 16 * 1024;
+/** Enough free buffers for 64 default (64 KiB) batches: what 8 partitions with 5 in flight and one open each hold, and then some. */
+const FREE_BYTES = 4 * 1024 * 1024;
+
+/** A batch of one partition: records written as they join, framed and sent once sealed, retried from the same bytes. */
+export class ProducerBatch {
   count = 0;
-  readonly keys: (Buffer | string | null)[] = [];
-  readonly values: (Buffer | string | null)[] = [];
-  /** Null until a record with headers joins. */
-  headers: (MessageHeadersArray | undefined)[] | null = null;
-  readonly keyLengths: number[] = [];
-  readonly valueLengths: number[] = [];
-  readonly timestampDeltas: number[] = [];
-  readonly bodySizes: number[] = [];
   maxTimestamp: number;
-  /** Exact encoded size of the records, uncompressed (the batch header excluded). */
-  recordBytes = 0;
+  /**
+   * The records in Kafka's format, from `RECORDS_OFFSET` (room for the batch header) to `end`.
+   * The batch keeps them until it is done: what crosses to the partition's thread is a framed copy
+   * whose ArrayBuffer is transferred (detached here), so a retry frames these again. Null once
+   * done and given back to the pool.
+   */
+  private buffer: Buffer | null;
+  private end = RECORDS_OFFSET;
   /** The smallest `timeout` of the sends in the batch. */
   timeoutMs: number;
-  /** Set when sealed: the encoded batch, or null once transferred to the partition's thread (re-encoded for a retry). */
+  /** Set when sealed: the framed batch, or null once transferred to the partition's thread (framed again for a retry). */
   bytes: Buffer | null = null;
   producerId = -1;
   producerEpoch = -1;
@@ -159,24 +209,28 @@ export class ProducerBatch implements SizedRecords {
     /** `performance.now()` when the batch opened; it seals `lingerMs` later at the latest. */
     readonly openedAt: number,
     timeoutMs: number,
+    private readonly pool: BatchBufferPool,
+    /** Encoded size of the first record, which the first buffer must hold. */
+    firstRecordBytes: number,
   ) {
     this.timeoutMs = timeoutMs;
     this.maxTimestamp = baseTimestamp;
+    this.buffer = pool.take(RECORDS_OFFSET + firstRecordBytes);
   }
 
   get recordCount(): number {
     return this.count;
   }
 
-  /** `SizedRecords.recordsSize`: the records' encoded size. */
-  get recordsSize(): number {
-    return this.recordBytes;
+  /** Exact encoded size of the records, uncompressed (the batch header excluded). */
+  get recordBytes(): number {
+    return this.end - RECORDS_OFFSET;
   }
 
   /**
-   * Adds record `index` of `prepared`, of a `job`; `body` is its encoded size after the length
-   * varint (see `recordBody`). `firstInPartition` tells whether the job has no earlier batch in
-   * this partition. Returns the record's encoded size.
+   * Writes record `index` of `prepared`, of a `job`, into the batch; `body` is its encoded size
+   * after the length varint (see `recordBody`). `firstInPartition` tells whether the job has no
+   * earlier batch in this partition. Returns the record's encoded size.
    */
   add(prepared: PreparedTopic, index: number, body: number, job: SendJob, firstInPartition: boolean): number {
     if (job !== this.lastJob) {
@@ -186,20 +240,41 @@ export class ProducerBatch implements SizedRecords {
       if (job.timeoutMs < this.timeoutMs) this.timeoutMs = job.timeoutMs;
     }
     const timestamp = prepared.timestamps[index];
-    const at = this.count++;
-    this.keys.push(prepared.keys[index]);
-    this.values.push(prepared.values[index]);
-    const headers = prepared.headers === null ? undefined : prepared.headers[index];
-    if (headers !== undefined) (this.headers ??= new Array<MessageHeadersArray | undefined>(at).fill(undefined))[at] = headers;
-    else if (this.headers !== null) this.headers.push(undefined);
-    this.keyLengths.push(prepared.keyLengths[index]);
-    this.valueLengths.push(prepared.valueLengths[index]);
-    this.timestampDeltas.push(timestamp - this.baseTimestamp);
-    this.bodySizes.push(body);
-    if (timestamp > this.maxTimestamp) this.maxTimestamp = timestamp;
     const size = varintSize(body) + body;
-    this.recordBytes += size;
+    let buffer = this.buffer!;
+    if (this.end + size > buffer.length) this.buffer = buffer = this.pool.grow(buffer, this.end, this.end + size);
+    const headers = prepared.headers === null ? undefined : prepared.headers[index];
+    this.end = writeRecord(
+      buffer,
+      this.end,
+      body,
+      timestamp - this.baseTimestamp,
+      this.count++,
+      prepared.keys[index],
+      prepared.keyLengths[index],
+      prepared.values[index],
+      prepared.valueLengths[index],
+      headers,
+    );
+    if (timestamp > this.maxTimestamp) this.maxTimestamp = timestamp;
     return size;
+  }
+
+  /** The batch as it is sent: framed, compressed and checksummed under its current producer id, epoch and sequence. */
+  frame(): Buffer {
+    return frameRecordBatch(this.buffer!.subarray(RECORDS_OFFSET, this.end), this, {
+      compression: this.compression,
+      producerId: this.producerId,
+      producerEpoch: this.producerEpoch,
+      baseSequence: this.baseSequence,
+    });
+  }
+
+  /** Gives the batch's buffer back to the pool once it is done; nothing reads it after that. */
+  releaseBuffer(): void {
+    if (this.buffer === null) return;
+    this.pool.give(this.buffer);
+    this.buffer = null;
   }
 
   /** Settles the batch's share of every job it holds records of. `response` is null for acks 0, which learns no offsets. */

@@ -7,12 +7,12 @@
  * A retry must carry the same producer id, epoch and sequence as the first attempt, so that a
  * partition that already appended the batch (the ambiguous case: it appended, then the answer was
  * lost) recognizes it and answers with the original offsets instead of appending it twice. A
- * batch larger than Node's buffer pool slice owns its ArrayBuffer and is transferred to the
- * partition's thread, which detaches it here; rather than copying every batch in case it fails
- * (~10 µs per 64 KiB, paid on every batch), the batch keeps its records (as columns) and is re-encoded
- * only when a retry needs it. Every record carries its own timestamp from send time and the
- * codecs are deterministic, so the re-encoded bytes are identical. Small batches live in the
- * shared pool, cannot be transferred, and are kept as they are.
+ * framed batch larger than Node's buffer pool slice owns its ArrayBuffer and is transferred to
+ * the partition's thread, which detaches it here; the batch keeps its records, already encoded,
+ * in a buffer of its own (see `ProducerBatch`), and a retry frames them again: the same records
+ * under the same header give the same bytes, as the codecs are deterministic. Framing costs one
+ * copy of the records (or their compression) and one CRC. Small batches live in the shared pool,
+ * cannot be transferred, and are kept as they are.
  *
  * ## Order and failures, per partition
  *
@@ -42,7 +42,6 @@
  * (Kafka's producer has the same window after an epoch bump).
  */
 import { TributaryError } from '../errors.js';
-import { encodeRecordBatchSized } from '../record/batch-encoder.js';
 import type { AppendResponse } from '../runtime/messages.js';
 import { transferListFor } from '../runtime/messages.js';
 import type { PartitionClient, ProducerIdentity } from '../runtime/partition-client.js';
@@ -107,7 +106,7 @@ export class ProducerSender {
     batch.sealOrder = ++this.sealCount;
     if (this.config.idempotent) this.stamp(pipeline, batch);
     try {
-      batch.bytes = encode(batch);
+      batch.bytes = batch.frame();
     } catch (error) {
       if (this.config.idempotent) pipeline.nextSequence = batch.baseSequence;
       this.fail(batch, error);
@@ -183,7 +182,7 @@ export class ProducerSender {
     let bytes = batch.bytes;
     if (bytes === null) {
       try {
-        bytes = encode(batch);
+        bytes = batch.frame();
       } catch (error) {
         this.fail(batch, error);
         return;
@@ -320,15 +319,6 @@ export class ProducerSender {
     batch.fail(error);
     this.onDone(batch);
   }
-}
-
-function encode(batch: ProducerBatch): Buffer {
-  return encodeRecordBatchSized(batch, {
-    compression: batch.compression,
-    producerId: batch.producerId,
-    producerEpoch: batch.producerEpoch,
-    baseSequence: batch.baseSequence,
-  });
 }
 
 function hasEarlier(pipeline: PartitionPipeline, batch: ProducerBatch): boolean {

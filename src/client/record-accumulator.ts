@@ -14,7 +14,7 @@ import { BATCH_HEADER_SIZE } from '../record/index.js';
 import type { Acks } from '../runtime/messages.js';
 import { varintSize } from '../record/varint.js';
 import { murmur2, toPositive, type Partitioner } from './partitioner.js';
-import { ProducerBatch, recordBody, type SendJob } from './producer-batch.js';
+import { BatchBufferPool, ProducerBatch, recordBody, type SendJob } from './producer-batch.js';
 import type { PreparedTopic } from './producer-message.js';
 
 export interface AccumulatorConfig {
@@ -38,6 +38,7 @@ export class RecordAccumulator {
   private timer: NodeJS.Timeout | NodeJS.Immediate | null = null;
   /** Reused for every partitioner call: one object per record would be garbage on the hottest path. */
   private readonly partitionArgs = { topic: '', partitionCount: 0, key: null as Buffer | null };
+  private readonly buffers: BatchBufferPool;
 
   /** Body size (see `recordBody`) of the record `fit` last measured. */
   private fitBody = 0;
@@ -52,7 +53,9 @@ export class RecordAccumulator {
      * through the partitioner's interface per record.
      */
     private readonly defaultPartitioner = false,
-  ) {}
+  ) {
+    this.buffers = new BatchBufferPool(config.batchBytes);
+  }
 
   /**
    * Appends every record of an admitted send. A partitioner that throws or answers an invalid
@@ -81,6 +84,7 @@ export class RecordAccumulator {
   /** Gives back the memory of a batch that is done. */
   release(batch: ProducerBatch): void {
     this.bufferedBytes -= batch.recordBytes;
+    batch.releaseBuffer();
   }
 
   close(): void {
@@ -127,11 +131,12 @@ export class RecordAccumulator {
       let batch = open[partition];
       if (!fits) {
         if (batch !== undefined) this.seal(batch);
-        batch = new ProducerBatch(topic, partition, acks, compression, prepared.logAppendTime, timestamp, performance.now(), job.timeoutMs);
+        const body = recordBody(payload, 0, 0);
+        batch = new ProducerBatch(topic, partition, acks, compression, prepared.logAppendTime, timestamp, performance.now(), job.timeoutMs, this.buffers, varintSize(body) + body);
         open[partition] = batch;
         this.lingering.add(batch);
         if (this.timer === null) this.armTimer();
-        this.fitBody = recordBody(payload, 0, 0);
+        this.fitBody = body;
       }
       this.bufferedBytes += batch!.add(prepared, i, this.fitBody, job, lastJob[partition] !== job.id);
       lastJob[partition] = job.id;

@@ -5,6 +5,9 @@
  * copied once, varints are written in place, and the CRC32C is taken once over the whole batch.
  * Compressed batches write the records section into a scratch buffer, compress it as one block,
  * and then prepend the header.
+ *
+ * The producer writes each record with `writeRecord` as it is appended to a batch, into a buffer
+ * of its own, and frames the written records with `frameRecordBatch` when the batch is sent.
  */
 import { TributaryError } from '../errors.js';
 import {
@@ -184,6 +187,35 @@ function writeHeaders(buf: Buffer, headers: NonNullable<Headers>, pos: number): 
 }
 
 /**
+ * Writes one record in Kafka's v2 record format at `pos` and returns the position after it:
+ * length, attributes, timestamp and offset deltas, key, value, headers. `body` is the record's
+ * size after its length varint, and the lengths are UTF-8 byte lengths (-1 for null); the caller
+ * measured them, and `buf` has room for `varintSize(body) + body` bytes.
+ */
+export function writeRecord(
+  buf: Buffer,
+  pos: number,
+  body: number,
+  timestampDelta: number,
+  offsetDelta: number,
+  key: Bytes,
+  keyLength: number,
+  value: Bytes,
+  valueLength: number,
+  headers: Headers,
+): number {
+  pos = writeVarint(buf, body, pos);
+  buf[pos++] = 0; // record attributes: unused in v2
+  pos = writeVarint(buf, timestampDelta, pos);
+  pos = writeVarint(buf, offsetDelta, pos);
+  pos = writeBytes(buf, key, keyLength, writeVarint(buf, keyLength, pos));
+  pos = writeBytes(buf, value, valueLength, writeVarint(buf, valueLength, pos));
+  if (headers === undefined || headers.length === 0) buf[pos++] = 0;
+  else pos = writeHeaders(buf, headers, pos);
+  return pos;
+}
+
+/**
  * Encodes `records` as one RecordBatch v2. Offsets are relative to `options.baseOffset` (default 0);
  * the log assigns real offsets on append by patching the header, without re-encoding.
  */
@@ -264,32 +296,14 @@ export function encodeRecordBatchSized(records: SizedRecords, options: RewriteOp
   const count = records.count;
   if (count < 1) checkRecords([]);
   const codec = codecByName(options.compression ?? 'none');
-  const baseOffset = checkIntegerOption('baseOffset', options.baseOffset ?? 0, 0, Number.MAX_SAFE_INTEGER);
-  const producerId = checkIntegerOption('producerId', options.producerId ?? NO_PRODUCER_ID, NO_PRODUCER_ID, Number.MAX_SAFE_INTEGER);
-  const producerEpoch = checkIntegerOption('producerEpoch', options.producerEpoch ?? NO_PRODUCER_EPOCH, NO_PRODUCER_EPOCH, INT16_MAX);
-  const baseSequence = checkIntegerOption('baseSequence', options.baseSequence ?? NO_SEQUENCE, NO_SEQUENCE, INT32_MAX);
-  const partitionLeaderEpoch = checkIntegerOption('partitionLeaderEpoch', options.partitionLeaderEpoch ?? NO_PARTITION_LEADER_EPOCH, INT32_MIN, INT32_MAX);
-  const { keys, values, headers, keyLengths, valueLengths, timestampDeltas, bodySizes, recordsSize, baseTimestamp } = records;
+  const { keys, values, headers, keyLengths, valueLengths, timestampDeltas, bodySizes, recordsSize } = records;
   const offsetDeltas = records.offsetDeltas ?? null;
-  let maxTimestamp = records.maxTimestamp;
-  const logAppendTime = options.timestampType === 'log-append';
-  if (logAppendTime) maxTimestamp = options.timestamp ?? maxTimestamp;
-
   const compressed = codec.id !== 0;
   const recordsBuf = Buffer.allocUnsafe(compressed ? recordsSize : BATCH_HEADER_SIZE + recordsSize);
   let pos = compressed ? 0 : RECORDS_OFFSET;
   for (let i = 0; i < count; i++) {
-    pos = writeVarint(recordsBuf, bodySizes[i], pos);
-    recordsBuf[pos++] = 0; // record attributes: unused in v2
-    pos = writeVarint(recordsBuf, timestampDeltas[i], pos);
-    pos = writeVarint(recordsBuf, offsetDeltas === null ? i : offsetDeltas[i], pos);
-    const keyLength = keyLengths[i];
-    pos = writeBytes(recordsBuf, keys[i], keyLength, writeVarint(recordsBuf, keyLength, pos));
-    const valueLength = valueLengths[i];
-    pos = writeBytes(recordsBuf, values[i], valueLength, writeVarint(recordsBuf, valueLength, pos));
-    const recordHeaders = headers === null ? undefined : headers[i];
-    if (recordHeaders === undefined || recordHeaders.length === 0) recordsBuf[pos++] = 0;
-    else pos = writeHeaders(recordsBuf, recordHeaders, pos);
+    const offsetDelta = offsetDeltas === null ? i : offsetDeltas[i];
+    pos = writeRecord(recordsBuf, pos, bodySizes[i], timestampDeltas[i], offsetDelta, keys[i], keyLengths[i], values[i], valueLengths[i], headers === null ? undefined : headers[i]);
   }
   let batch: Buffer;
   if (compressed) {
@@ -299,8 +313,47 @@ export function encodeRecordBatchSized(records: SizedRecords, options: RewriteOp
   } else {
     batch = recordsBuf;
   }
+  const lastOffsetDelta = options.lastOffsetDelta ?? (offsetDeltas === null ? count - 1 : offsetDeltas[count - 1]);
+  writeBatchHeader(batch, codec.id, count, lastOffsetDelta, records.baseTimestamp, records.maxTimestamp, options);
+  return batch;
+}
 
-  let attributes = codec.id;
+/** What `frameRecordBatch` needs to know of the records it frames. */
+export interface WrittenRecords {
+  /** Number of records, with offset deltas 0, 1, 2, .... */
+  readonly count: number;
+  readonly baseTimestamp: number;
+  readonly maxTimestamp: number;
+}
+
+/**
+ * Frames records already written with `writeRecord` (`records`: the uncompressed records section,
+ * offset deltas 0 to count - 1) as one RecordBatch v2: compresses them as one block if
+ * `options.compression` asks, then writes the header and the CRC. The bytes are those
+ * `encodeRecordBatch` writes for the same records, in a buffer allocated as `Buffer.allocUnsafe`
+ * does: one of its own (transferable to another thread) unless small enough for Node's pool.
+ */
+export function frameRecordBatch(records: Buffer, written: WrittenRecords, options: EncodeOptions = {}): Buffer {
+  if (written.count < 1) checkRecords([]);
+  const codec = codecByName(options.compression ?? 'none');
+  const payload = codec.id === 0 ? records : codec.compress(records);
+  const batch = Buffer.allocUnsafe(BATCH_HEADER_SIZE + payload.length);
+  batch.set(payload, RECORDS_OFFSET);
+  writeBatchHeader(batch, codec.id, written.count, written.count - 1, written.baseTimestamp, written.maxTimestamp, options);
+  return batch;
+}
+
+/** Fills in the header of `batch`, whose records section is in place, and its CRC. `options.timestamp` only sets a LogAppendTime batch's max timestamp. */
+function writeBatchHeader(batch: Buffer, codecId: number, count: number, lastOffsetDelta: number, baseTimestamp: number, maxTimestamp: number, options: RewriteOptions): void {
+  const baseOffset = checkIntegerOption('baseOffset', options.baseOffset ?? 0, 0, Number.MAX_SAFE_INTEGER);
+  const producerId = checkIntegerOption('producerId', options.producerId ?? NO_PRODUCER_ID, NO_PRODUCER_ID, Number.MAX_SAFE_INTEGER);
+  const producerEpoch = checkIntegerOption('producerEpoch', options.producerEpoch ?? NO_PRODUCER_EPOCH, NO_PRODUCER_EPOCH, INT16_MAX);
+  const baseSequence = checkIntegerOption('baseSequence', options.baseSequence ?? NO_SEQUENCE, NO_SEQUENCE, INT32_MAX);
+  const partitionLeaderEpoch = checkIntegerOption('partitionLeaderEpoch', options.partitionLeaderEpoch ?? NO_PARTITION_LEADER_EPOCH, INT32_MIN, INT32_MAX);
+  const logAppendTime = options.timestampType === 'log-append';
+  if (logAppendTime) maxTimestamp = options.timestamp ?? maxTimestamp;
+
+  let attributes = codecId;
   if (logAppendTime) attributes |= TIMESTAMP_TYPE_MASK;
   if (options.isTransactional) attributes |= TRANSACTIONAL_FLAG_MASK;
   if (options.isControl) attributes |= CONTROL_FLAG_MASK;
@@ -310,7 +363,7 @@ export function encodeRecordBatchSized(records: SizedRecords, options: RewriteOp
   batch.writeInt32BE(partitionLeaderEpoch, PARTITION_LEADER_EPOCH_OFFSET);
   batch[MAGIC_OFFSET] = CURRENT_MAGIC;
   batch.writeInt16BE(attributes, ATTRIBUTES_OFFSET);
-  batch.writeInt32BE(options.lastOffsetDelta ?? (offsetDeltas === null ? count - 1 : offsetDeltas[count - 1]), LAST_OFFSET_DELTA_OFFSET);
+  batch.writeInt32BE(lastOffsetDelta, LAST_OFFSET_DELTA_OFFSET);
   writeInt64(batch, baseTimestamp, BASE_TIMESTAMP_OFFSET);
   writeInt64(batch, maxTimestamp, MAX_TIMESTAMP_OFFSET);
   writeInt64(batch, producerId, PRODUCER_ID_OFFSET);
@@ -318,5 +371,4 @@ export function encodeRecordBatchSized(records: SizedRecords, options: RewriteOp
   batch.writeInt32BE(baseSequence, BASE_SEQUENCE_OFFSET);
   batch.writeInt32BE(count, RECORD_COUNT_OFFSET);
   batch.writeUInt32BE(crc32c(batch.subarray(ATTRIBUTES_OFFSET)), CRC_OFFSET);
-  return batch;
 }
