@@ -5,6 +5,7 @@
  */
 import { TributaryError } from '../errors.js';
 import { assignorByName, type Assignor, type TopicPartition } from '../group/assignors/index.js';
+import type { GroupMemberSettings } from '../group/group-member.js';
 import { defineOptions, describeValue, type OptionsInput } from '../runtime/options.js';
 import { parseRetryOptions, type RetryOptions } from './retry.js';
 import { resolveSerde, type Serde, type SerdeName } from './serde.js';
@@ -115,14 +116,8 @@ const GROUP_OPTIONS = [
   'onPartitionsLost',
 ] as const;
 
-export interface ConsumerGroupSettings {
-  readonly groupId: string;
-  readonly groupInstanceId: string | null;
-  readonly clientId: string;
-  readonly sessionTimeout: number;
-  readonly rebalanceTimeout: number;
-  readonly heartbeatInterval: number;
-  readonly assignors: readonly Assignor[];
+/** The member's settings (the consumer adds its retry backoff), plus the rebalance listeners. */
+export interface ConsumerGroupSettings extends Omit<GroupMemberSettings, 'retryBackoffMs'> {
   readonly onPartitionsAssigned: RebalanceListener | undefined;
   readonly onPartitionsRevoked: RebalanceListener | undefined;
   readonly onPartitionsLost: RebalanceListener | undefined;

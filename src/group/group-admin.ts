@@ -66,13 +66,8 @@ export interface GroupPartitionLag {
   readonly memberId: string | null;
 }
 
-export interface ConsumerGroupDescription {
-  readonly groupId: string;
-  readonly state: GroupStateName;
-  readonly protocolType: string;
-  readonly protocol: string;
-  readonly generationId: number;
-  readonly leaderId: string | null;
+/** The coordinator's description, with decoded members and the lag of each partition. */
+export interface ConsumerGroupDescription extends Omit<GroupDescription, 'members'> {
   readonly members: readonly GroupMemberState[];
   readonly partitions: readonly GroupPartitionLag[];
   /** Sum of the partitions' lags. */
