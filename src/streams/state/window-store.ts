@@ -55,8 +55,9 @@ export class InMemoryWindowStore<K, V> implements WindowStore<K, V> {
   /** The keys of the start last looked up (undefined when it has none). */
   private recentStart = NaN;
   private recentKeys: Map<unknown, Entry<K, V>> | undefined;
-  /** The entry the last get found, so that the put after it need not look it up again. */
+  /** The entry the last get found and the key it was asked for, so that the put after it need not look it up again. */
   private recentEntry: Entry<K, V> | undefined;
+  private recentKey: K | undefined;
 
   constructor(readonly name = 'window-store') {}
 
@@ -67,6 +68,7 @@ export class InMemoryWindowStore<K, V> implements WindowStore<K, V> {
   get(key: K, start: number): V | undefined {
     const entry = this.keysOf(start)?.get(storeKey(key));
     this.recentEntry = entry;
+    this.recentKey = key;
     return entry?.value;
   }
 
@@ -124,6 +126,7 @@ export class InMemoryWindowStore<K, V> implements WindowStore<K, V> {
     this.recentStart = NaN;
     this.recentKeys = undefined;
     this.recentEntry = undefined;
+    this.recentKey = undefined;
   }
 
   private keyIndex(): Map<unknown, Entry<K, V>[]> {
@@ -142,7 +145,9 @@ export class InMemoryWindowStore<K, V> implements WindowStore<K, V> {
 
   private write(key: K, start: number, value: V | null): void {
     const recent = this.recentEntry;
-    if (recent !== undefined && value !== null && recent.start === start && recent.key === key) {
+    // The same key object as the last get (a Buffer key is a new object per record, but the caller
+    // reading and then writing a window passes the same one): no need to encode it again.
+    if (recent !== undefined && value !== null && recent.start === start && this.recentKey === key) {
       recent.value = value;
       return;
     }
@@ -164,6 +169,7 @@ export class InMemoryWindowStore<K, V> implements WindowStore<K, V> {
     const created: Entry<K, V> = { key, start, value };
     keys.set(id, created);
     this.recentEntry = created;
+    this.recentKey = key;
     const ofKey = this.byKey?.get(id);
     if (ofKey !== undefined) ofKey.splice(firstAtOrAfter(ofKey, start), 0, created);
     else this.byKey?.set(id, [created]);
