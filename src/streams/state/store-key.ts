@@ -11,6 +11,9 @@ const JSON_PREFIX = '\u0000j:';
 
 export function storeKey(key: unknown): unknown {
   if (typeof key !== 'object' || key === null) return key;
-  if (key instanceof Uint8Array) return BYTES_PREFIX + Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('latin1');
+  if (key instanceof Uint8Array) {
+    const bytes = Buffer.isBuffer(key) ? key : Buffer.from(key.buffer, key.byteOffset, key.byteLength);
+    return BYTES_PREFIX + bytes.toString('latin1');
+  }
   return JSON_PREFIX + JSON.stringify(key);
 }
