@@ -42,13 +42,7 @@ export function murmur2(key: Uint8Array): number {
   const length = key.length;
   let h = SEED ^ length;
   const whole = length & ~3;
-  for (let i = 0; i < whole; i += 4) {
-    let k = key[i] | (key[i + 1] << 8) | (key[i + 2] << 16) | (key[i + 3] << 24);
-    k = Math.imul(k, M);
-    k ^= k >>> R;
-    k = Math.imul(k, M);
-    h = Math.imul(h, M) ^ k;
-  }
+  for (let i = 0; i < whole; i += 4) h = mixWord(h, key[i] | (key[i + 1] << 8) | (key[i + 2] << 16) | (key[i + 3] << 24));
   // Java's tail is a switch falling through from case 3 to case 1, which alone multiplies; this
   // project's tsconfig forbids fall-through (noFallthroughCasesInSwitch), hence cumulative ifs.
   const tail = length & 3;
@@ -58,10 +52,42 @@ export function murmur2(key: Uint8Array): number {
     h ^= key[whole];
     h = Math.imul(h, M);
   }
+  return finish(h);
+}
+
+/**
+ * `murmur2` of a string's UTF-8 bytes; `byteLength` is `Buffer.byteLength(key)`. A string whose
+ * byte length equals its length is ASCII (any other code unit takes 2 to 4 bytes), so its char
+ * codes are its bytes and it is hashed without being encoded: string keys are the common case,
+ * and encoding each one into a Buffer just to hash it cost more than the hash.
+ */
+export function murmur2Utf8(key: string, byteLength: number): number {
+  if (byteLength !== key.length) return murmur2(Buffer.from(key, 'utf8'));
+  let h = SEED ^ byteLength;
+  const whole = byteLength & ~3;
+  for (let i = 0; i < whole; i += 4) h = mixWord(h, key.charCodeAt(i) | (key.charCodeAt(i + 1) << 8) | (key.charCodeAt(i + 2) << 16) | (key.charCodeAt(i + 3) << 24));
+  const tail = byteLength & 3;
+  if (tail !== 0) {
+    if (tail === 3) h ^= key.charCodeAt(whole + 2) << 16;
+    if (tail >= 2) h ^= key.charCodeAt(whole + 1) << 8;
+    h ^= key.charCodeAt(whole);
+    h = Math.imul(h, M);
+  }
+  return finish(h);
+}
+
+/** Folds one little-endian 4-byte word into the hash. */
+function mixWord(h: number, k: number): number {
+  k = Math.imul(k, M);
+  k ^= k >>> R;
+  k = Math.imul(k, M);
+  return Math.imul(h, M) ^ k;
+}
+
+function finish(h: number): number {
   h ^= h >>> 13;
   h = Math.imul(h, M);
-  h ^= h >>> 15;
-  return h;
+  return h ^ (h >>> 15);
 }
 
 /**

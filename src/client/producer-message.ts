@@ -61,7 +61,7 @@ export interface PreparedTopic {
   /** The topic stamps LogAppendTime. */
   readonly logAppendTime: boolean;
   readonly count: number;
-  /** Keys; a key that the partitioner hashes is a Buffer (or null). */
+  /** Keys as given (strings are encoded straight into the batch, and hashed without encoding when ASCII). */
   readonly keys: (Buffer | string | null)[];
   readonly values: (Buffer | string | null)[];
   /** Each record's headers, or null when no message of the send has any. */
@@ -117,7 +117,6 @@ export function prepareTopic(
     if (message === null || typeof message !== 'object') throw invalid(topic, i, 'message', `must be an object, got ${message === null ? 'null' : typeof message}`);
     const key = toBytes(keySerde === undefined ? message.key : keySerde.serialize(message.key ?? null), topic, i, 'key', keySerde);
     const value = toBytes(valueSerde === undefined ? message.value : valueSerde.serialize(message.value), topic, i, 'value', valueSerde);
-    let recordKey: Buffer | string | null = key;
     const explicit = message.partition;
     if (explicit !== undefined && explicit !== null) {
       if (!Number.isInteger(explicit) || explicit < 0 || explicit >= topic.partitions) {
@@ -129,18 +128,15 @@ export function prepareTopic(
       }
       if (partitions === null) partitions = new Array<number>(count).fill(-1);
       partitions[i] = explicit;
-    } else if (typeof key === 'string') {
-      // The partitioner hashes bytes; converting once here also spares the encoder a second UTF-8 pass.
-      recordKey = Buffer.from(key, 'utf8');
     }
     const headers = message.headers === undefined || message.headers === null ? undefined : toHeaders(message.headers, topic, i);
     if (headers !== undefined) (headersColumn ??= new Array<MessageHeadersArray | undefined>(count).fill(undefined))[i] = headers;
     const timestamp = message.timestamp === undefined || message.timestamp === null ? now : toTimestamp(message.timestamp, topic, i);
-    const keyLength = byteLength(recordKey);
+    const keyLength = byteLength(key);
     const valueLength = byteLength(value);
     const payloadSize =
       varintSize(keyLength) + (keyLength > 0 ? keyLength : 0) + varintSize(valueLength) + (valueLength > 0 ? valueLength : 0) + (headers === undefined ? 1 : headersSize(headers));
-    keys[i] = recordKey;
+    keys[i] = key;
     values[i] = value;
     timestamps[i] = timestamp;
     keyLengths[i] = keyLength;

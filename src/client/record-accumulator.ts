@@ -13,7 +13,7 @@ import { TributaryError } from '../errors.js';
 import { BATCH_HEADER_SIZE } from '../record/index.js';
 import type { Acks } from '../runtime/messages.js';
 import { varintSize } from '../record/varint.js';
-import { murmur2, toPositive, type Partitioner } from './partitioner.js';
+import { murmur2, murmur2Utf8, toPositive, type Partitioner } from './partitioner.js';
 import { BatchBufferPool, ProducerBatch, recordBody, type SendJob } from './producer-batch.js';
 import type { PreparedTopic } from './producer-message.js';
 
@@ -92,7 +92,7 @@ export class RecordAccumulator {
   }
 
   private appendTopic(job: SendJob, prepared: PreparedTopic): void {
-    const { topic, count, keys, timestamps, partitions, payloadSizes, compression, partitionCount } = prepared;
+    const { topic, count, keys, keyLengths, timestamps, partitions, payloadSizes, compression, partitionCount } = prepared;
     let state = this.topics.get(topic);
     if (state === undefined) {
       state = { open: [], lastJob: [] };
@@ -111,9 +111,9 @@ export class RecordAccumulator {
       if (partition >= 0) {
         fits = this.fit(open[partition], timestamp, payload, acks, compression);
       } else {
-        const key = keys[i] as Buffer | null;
+        const key = keys[i];
         if (hashHere && key !== null) {
-          partition = toPositive(murmur2(key)) % partitionCount;
+          partition = toPositive(typeof key === 'string' ? murmur2Utf8(key, keyLengths[i]) : murmur2(key)) % partitionCount;
           fits = this.fit(open[partition], timestamp, payload, acks, compression);
           // As below, the partitioner hears of the new batch (it may be its sticky partition's); a key hashes the same after.
           if (!fits) onNewBatch!.call(this.partitioner, topic, partition, partitionCount);
@@ -152,11 +152,12 @@ export class RecordAccumulator {
     return true;
   }
 
-  private choose(topic: string, partitionCount: number, key: Buffer | null): number {
+  private choose(topic: string, partitionCount: number, key: Buffer | string | null): number {
     const args = this.partitionArgs;
     args.topic = topic;
     args.partitionCount = partitionCount;
-    args.key = key;
+    // Partitioners take bytes; string keys stay strings up to here so the default path never encodes them twice.
+    args.key = typeof key === 'string' ? Buffer.from(key, 'utf8') : key;
     const partition = this.partitioner.partition(args);
     if (!Number.isInteger(partition) || partition < 0 || partition >= partitionCount) {
       throw new TributaryError(
