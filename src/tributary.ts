@@ -14,6 +14,7 @@ import { Producer, type ProducerOptions, type RecordBytes } from './client/produ
 import { GroupAdmin } from './group/group-admin.js';
 import { Runtime, type RuntimeEvents, type RuntimeOptions } from './runtime/runtime.js';
 import { runtimeClosed, runtimeOpened } from './streams/context.js';
+import { runPipeline, type RunHandle, type RunOptions } from './streams/run.js';
 import { RuntimeBinding } from './streams/runtime-binding.js';
 import { sinkOn, type SinkOptions } from './streams/sink.js';
 import { sourceOn, type SourceOptions } from './streams/source.js';
@@ -73,6 +74,14 @@ export class Tributary {
   /** `sink()` of `tributary/streams`, writing through this runtime whatever runtime is opened last. */
   sink<T>(topic: string, options?: SinkOptions): OperatorFunction<T, never> {
     return sinkOn<T>(this.streams, topic, options);
+  }
+
+  /**
+   * Runs a pipeline module (its default export builds the pipeline) on the worker threads, as
+   * `parallelism` stream tasks forming the consumer group `name`; see streams/run.ts.
+   */
+  run(module: string | URL, options?: RunOptions): Promise<RunHandle> {
+    return runPipeline(this.runtime, module, options);
   }
 
   on<E extends keyof RuntimeEvents>(event: E, listener: (...args: RuntimeEvents[E]) => void): this {

@@ -52,6 +52,8 @@ export interface RunningSource {
   positions(): OffsetCommitEntry[];
   /** Stops pulling batches; records already emitted stay emitted. */
   halt(): void;
+  /** Halts and lets the consumer's iteration go, so that a rebalance need not wait for it; before the consumer is disconnected. */
+  release(): Promise<void>;
   /** Forgets the positions of partitions taken away by a rebalance (committed first). */
   forget(partitions: readonly number[]): void;
 }

@@ -7,7 +7,7 @@
 import type { Consumer, ConsumerOptions } from '../client/consumer.js';
 import type { Producer, ProducerOptions } from '../client/producer.js';
 import type { PartitionClient } from '../runtime/partition-client.js';
-import type { RunningSink, SourceRequest, SourceSession, StreamBinding } from './context.js';
+import type { RunningSink, RunningSource, SourceRequest, SourceSession, StreamBinding } from './context.js';
 import { FlowControl } from './flow-control.js';
 
 export interface ClientFactories {
@@ -44,7 +44,19 @@ export class RuntimeBinding implements StreamBinding {
       await consumer.disconnect();
       throw error;
     }
-    return { consumer, partitions, grouped: false, attach: () => undefined, close: () => consumer.disconnect() };
+    let running: RunningSource | undefined;
+    return {
+      consumer,
+      partitions,
+      grouped: false,
+      attach: (source) => {
+        running = source;
+      },
+      close: async () => {
+        await running?.release();
+        await consumer.disconnect();
+      },
+    };
   }
 
   producer(options: ProducerOptions<unknown, unknown> | undefined): Producer<unknown, unknown> {

@@ -27,6 +27,7 @@ export class SourceReader<K, V> implements RunningSource {
   /** Wakes the loop from a wait: halted, or the end was found by the timer. */
   private wake: (() => void) | null = null;
   private endFound = false;
+  private batches: AsyncIterableIterator<ConsumerBatch<K, V>> | null = null;
 
   constructor(
     readonly topic: string,
@@ -42,6 +43,7 @@ export class SourceReader<K, V> implements RunningSource {
   /** Reads until halted or, bounded, until every partition reached its end. Rejects with the consumer's failure. */
   async read(): Promise<ReadOutcome> {
     const batches = this.consumer.batches({ autoCommit: this.autoCommit });
+    this.batches = batches;
     const timer = this.ends === null ? null : setInterval(() => void this.checkEnd(), END_CHECK_MS);
     let pending: Promise<IteratorResult<ConsumerBatch<K, V>, undefined>> | null = null;
     try {
@@ -68,6 +70,16 @@ export class SourceReader<K, V> implements RunningSource {
   halt(): void {
     this.halted = true;
     this.wake?.();
+  }
+
+  /**
+   * Ends the consumer's iteration. Until then the last batch pulled stays claimed (as the batch
+   * iterator holds a batch until its next call), and a rebalance waits for it: call this once the
+   * source is done with its consumer, before disconnecting it.
+   */
+  async release(): Promise<void> {
+    this.halt();
+    await this.batches?.return?.();
   }
 
   positions(): OffsetCommitEntry[] {

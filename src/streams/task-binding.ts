@@ -57,8 +57,11 @@ const SKIPPED_COMMIT_ERRORS = new Set(['REBALANCE_IN_PROGRESS', 'ILLEGAL_GENERAT
 
 interface TaskSource {
   readonly consumer: Consumer<unknown, unknown>;
+  readonly groupInstanceId: string;
   /** The running source, once subscribed. */
   reader(): RunningSource | null;
+  /** The member id of its last join; null before it joined. */
+  memberId(): string | null;
 }
 
 export class TaskBinding implements StreamBinding {
@@ -105,11 +108,13 @@ export class TaskBinding implements StreamBinding {
       });
     }
     const share = new Set(this.shareOf(declaration));
+    const groupInstanceId = this.instanceId(this.input.index, declaration);
     let reader: RunningSource | null = null;
+    let memberId: string | null = null;
     const consumer = new Consumer<K, V>(this.client, {
       serde: request.serde,
       groupId: this.input.name,
-      groupInstanceId: this.instanceId(this.input.index, declaration),
+      groupInstanceId,
       autoOffsetReset: from,
       heartbeatInterval: HEARTBEAT_INTERVAL_MS,
       sessionTimeout: SESSION_TIMEOUT_MS,
@@ -130,7 +135,10 @@ export class TaskBinding implements StreamBinding {
         });
       },
     });
-    this.sources.push({ consumer: consumer as Consumer<unknown, unknown>, reader: () => reader });
+    consumer.on('consumer.group_join', (event) => {
+      memberId = event.payload.memberId;
+    });
+    this.sources.push({ consumer: consumer as Consumer<unknown, unknown>, groupInstanceId, reader: () => reader, memberId: () => memberId });
     await consumer.subscribe({ topic });
     return {
       consumer,
@@ -190,11 +198,26 @@ export class TaskBinding implements StreamBinding {
     for (const source of this.sources) source.reader()?.halt();
   }
 
-  /** After the last commit: consumers leave (static members: they stop heartbeating) and producers flush and close. */
+  /**
+   * After the last commit: consumers stop and leave the group, and producers flush and close. A
+   * static member leaving by itself only stops heartbeating (KIP-345), and the group would wait
+   * out its session before handing its partitions on; a task that is done sends the LeaveGroup
+   * itself (Kafka's admin removeMembersFromConsumerGroup does the same). A task whose thread died
+   * never gets here: it rejoins under the same instance id without a rebalance.
+   */
   async close(): Promise<void> {
     this.closing = true;
     this.halt();
-    await Promise.allSettled([...this.sources.map((source) => source.consumer.disconnect()), ...[...this.producers].map((producer) => producer.disconnect())]);
+    await Promise.allSettled([...this.sources.map((source) => this.leave(source)), ...[...this.producers].map((producer) => producer.disconnect())]);
+  }
+
+  private async leave(source: TaskSource): Promise<void> {
+    await source.reader()?.release();
+    await source.consumer.disconnect();
+    const memberId = source.memberId();
+    if (memberId === null) return;
+    const coordinator = await this.client.groupCoordinator(this.input.name);
+    await this.client.request('leaveGroup', { ...coordinator, memberId, groupInstanceId: source.groupInstanceId });
   }
 
   private async commitOnce(): Promise<void> {
