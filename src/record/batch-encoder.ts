@@ -79,11 +79,19 @@ const INT16_MAX = 0x7fff;
 const INT32_MIN = -0x8000_0000;
 const INT32_MAX = 0x7fff_ffff;
 
-/** Writes a byte field's bytes (not its length); short keys are copied by hand, which beats `set` for a few bytes. */
+/**
+ * Writes a byte field's bytes (not its length); `length` is their UTF-8 length. A string whose
+ * UTF-8 length is its length is ASCII, whose Latin-1 bytes are its UTF-8 bytes: Node writes
+ * Latin-1 as a plain copy, 2-3 times faster than it encodes UTF-8 (and JSON values are mostly
+ * ASCII). Short keys, bytes or ASCII, are copied by hand, which beats a call into `set` or `write`
+ * for a few bytes.
+ */
 function writeBytes(buf: Buffer, bytes: Bytes, length: number, pos: number): number {
   if (length <= 0) return pos;
   if (typeof bytes === 'string') {
-    buf.write(bytes, pos, length, 'utf8');
+    if (length !== bytes.length) buf.write(bytes, pos, length, 'utf8');
+    else if (length <= 16) for (let i = 0; i < length; i++) buf[pos + i] = bytes.charCodeAt(i);
+    else buf.write(bytes, pos, length, 'latin1');
   } else if (length <= 16) {
     const src = bytes as Buffer;
     for (let i = 0; i < length; i++) buf[pos + i] = src[i];
