@@ -1,7 +1,8 @@
 /**
  * Every TypeScript block in README.md runs, as a new user would paste it: imports of the package
- * (`tributary`, `tributary/record`, ...) are pointed at this checkout's sources, and each block
- * runs in its own temporary directory with `node --import tsx`. A block that throws fails the test.
+ * (`tributary`, `tributary/record`, ...) are pointed at this checkout's sources, other packages
+ * (rxjs) resolve from this checkout's node_modules, and each block runs in its own temporary
+ * directory with `node --import tsx`. A block that throws fails the test.
  */
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
@@ -15,6 +16,8 @@ const root = path.resolve(import.meta.dirname, '..', '..');
 const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8');
 const blocks = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((match) => match[1]);
 const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tributary-readme-'));
+// Blocks import the libraries a user would install beside tributary (rxjs): Node finds them by walking up to this link.
+fs.symlinkSync(path.join(root, 'node_modules'), path.join(workDir, 'node_modules'), 'dir');
 const run = promisify(execFile);
 // The block runs outside the checkout, so the loader is named by path rather than resolved from the cwd.
 const tsxLoader = pathToFileURL(path.join(root, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
