@@ -76,6 +76,15 @@ export class TaskBinding implements StreamBinding {
   private commits: Promise<void> = Promise.resolve();
   /** Set once the task winds down: rebalance listeners then leave commits to it. */
   private closing = false;
+  private markLost!: () => void;
+  /**
+   * Resolves if a source's member lost its partitions without a commit (its membership expired, or
+   * the group's coordinator restarted without it). The group hands them back from the last commit,
+   * so records after it would be counted twice in the stores: the task must start over, its stores
+   * restored to that commit (see pipeline-task.ts). Sources stop pulling and commits stop at once.
+   */
+  readonly lost = new Promise<void>((resolve) => (this.markLost = resolve));
+  private isLost = false;
 
   constructor(
     readonly client: ThreadClient,
@@ -130,9 +139,9 @@ export class TaskBinding implements StreamBinding {
       },
       onPartitionsLost: (lost) => {
         if (this.closing || lost.length === 0) return;
-        throw new TributaryError('TASK_FAILED', `${this.name} lost partitions ${lost.map((tp) => tp.partition).join(', ')} of '${topic}' without a commit (its group membership expired); run it again to resume from its last commit`, {
-          topic,
-        });
+        this.isLost = true;
+        this.halt();
+        this.markLost();
       },
     });
     consumer.on('consumer.group_join', (event) => {
@@ -188,7 +197,7 @@ export class TaskBinding implements StreamBinding {
    * changelog write failed, or the commit failed for a reason other than the group moving on.
    */
   commit(): Promise<void> {
-    const next = this.commits.then(() => this.commitOnce());
+    const next = this.commits.then(() => (this.isLost ? undefined : this.commitOnce()));
     this.commits = next.catch(() => undefined);
     return next;
   }
@@ -202,20 +211,21 @@ export class TaskBinding implements StreamBinding {
    * After the last commit: consumers stop and leave the group, and producers flush and close. A
    * static member leaving by itself only stops heartbeating (KIP-345), and the group would wait
    * out its session before handing its partitions on; a task that is done sends the LeaveGroup
-   * itself (Kafka's admin removeMembersFromConsumerGroup does the same). A task whose thread died
-   * never gets here: it rejoins under the same instance id without a rebalance.
+   * itself (Kafka's admin removeMembersFromConsumerGroup does the same). A task that starts over
+   * (`rejoin`), or whose thread died, does not leave: it joins again under the same instance ids,
+   * which takes the members' places without a rebalance.
    */
-  async close(): Promise<void> {
+  async close(rejoin = false): Promise<void> {
     this.closing = true;
     this.halt();
-    await Promise.allSettled([...this.sources.map((source) => this.leave(source)), ...[...this.producers].map((producer) => producer.disconnect())]);
+    await Promise.allSettled([...this.sources.map((source) => this.leave(source, rejoin)), ...[...this.producers].map((producer) => producer.disconnect())]);
   }
 
-  private async leave(source: TaskSource): Promise<void> {
+  private async leave(source: TaskSource, rejoin: boolean): Promise<void> {
     await source.reader()?.release();
     await source.consumer.disconnect();
     const memberId = source.memberId();
-    if (memberId === null) return;
+    if (memberId === null || rejoin) return;
     const coordinator = await this.client.groupCoordinator(this.input.name);
     await this.client.request('leaveGroup', { ...coordinator, memberId, groupInstanceId: source.groupInstanceId });
   }

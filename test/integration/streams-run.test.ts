@@ -15,12 +15,14 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { Tributary } from '../../src/index.js';
-import { ClickStream } from '../../src/workload/click-events.js';
-import { integrationFixture, readTopic } from './helpers.js';
+import { ClickStream, type ClickRecord } from '../../src/workload/click-events.js';
+import { integrationFixture, readTopic, sleep, threadsOf, until } from './helpers.js';
 
 const { newDir, openRuntime } = integrationFixture();
 
-const PIPELINE = pathToFileURL(path.join(import.meta.dirname, '..', 'streams', 'fixtures', 'click-counts.ts'));
+const FIXTURES = path.join(import.meta.dirname, '..', 'streams', 'fixtures');
+const PIPELINE = pathToFileURL(path.join(FIXTURES, 'click-counts.ts'));
+const LIVE_PIPELINE = pathToFileURL(path.join(FIXTURES, 'click-counts-live.ts'));
 const EVENTS = 20_000;
 const MINUTE = 60_000;
 
@@ -29,17 +31,35 @@ interface Click {
   readonly ts: number;
 }
 
-/** A runtime with the seeded clicks in `clicks` (one partition per thread, keyed by user) and an empty `click-counts`. */
-async function seeded(dir = newDir()): Promise<{ rt: Tributary; clicks: Click[] }> {
-  const rt = await openRuntime({ dir, threads: 2 });
+/** The seeded clicks, keyed by user: 200 s of event time, so about four one-minute windows per user. */
+function clickRecords(): ClickRecord[] {
+  return new ClickStream({ seed: 42, eventsPerSecond: 100, users: 300 }).records(EVENTS);
+}
+
+/** A runtime with `clicks` (one partition per thread) holding the first `seed` clicks, and an empty `click-counts`. */
+async function seeded(seed = EVENTS): Promise<{ rt: Tributary; records: ClickRecord[]; clicks: Click[] }> {
+  const rt = await openRuntime({ dir: newDir(), threads: 2 });
   await rt.admin.createTopic('clicks', { partitions: 2 });
   await rt.admin.createTopic('click-counts', { partitions: 2 });
-  const stream = new ClickStream({ seed: 42, eventsPerSecond: 100, users: 300 });
-  const records = stream.records(EVENTS);
+  const records = clickRecords();
+  await send(rt, records.slice(0, seed));
+  return { rt, records, clicks: records.map((r) => ({ user: r.key.toString(), ts: r.timestamp })) };
+}
+
+async function send(rt: Tributary, records: readonly ClickRecord[]): Promise<void> {
   const producer = rt.producer();
   for (let i = 0; i < records.length; i += 5_000) await producer.send({ topic: 'clicks', messages: records.slice(i, i + 5_000) });
   await producer.disconnect();
-  return { rt, clicks: records.map((r) => ({ user: r.key.toString(), ts: r.timestamp })) };
+}
+
+/** Resolves once the run's group has committed every partition of `clicks` up to its end. */
+async function caughtUp(rt: Tributary, name: string): Promise<void> {
+  for (;;) {
+    const { partitions } = await rt.admin.describeGroup(name);
+    const clicks = partitions.filter((entry) => entry.topic === 'clicks');
+    if (clicks.length === 2 && clicks.every((entry) => entry.lag === 0)) return;
+    await sleep(50);
+  }
 }
 
 /** Events per (user, window start), as `key@start` -> count. */
@@ -88,5 +108,65 @@ describe('rt.run', () => {
     const group = await rt.admin.describeGroup('clicks-per-minute');
     expect(group.members).toEqual([]);
     expect(group.partitions.filter((entry) => entry.topic === 'clicks').map((entry) => entry.lag)).toEqual([0, 0]);
+  });
+
+  it('a stopped run commits and leaves; run again, it resumes from its commits with its windows restored', async () => {
+    const { rt, records, clicks } = await seeded(EVENTS / 2);
+    const live = await rt.run(LIVE_PIPELINE, { name: 'clicks-per-minute', parallelism: 2, commitIntervalMs: 100 });
+    await caughtUp(rt, 'clicks-per-minute');
+    // While it runs, each task is the static member on its thread and holds the partition its thread hosts.
+    const group = await rt.admin.describeGroup('clicks-per-minute');
+    expect(group.state).toBe('Stable');
+    for (const member of group.members) {
+      const index = Number(member.groupInstanceId!.split('-').pop());
+      expect(member.assignment.map((tp) => rt.runtime.slotOf(tp.topic, tp.partition))).toEqual([index]);
+    }
+    await live.stop();
+    expect(live.tasks.map((task) => task.state)).toEqual(['stopped', 'stopped']);
+    await live.done;
+    const before = await writtenCounts(rt);
+    expect(before.written).toBeGreaterThan(0);
+    expect(before.written).toBeLessThan(expectedCounts(clicks.slice(0, EVENTS / 2)).size);
+
+    await send(rt, records.slice(EVENTS / 2));
+    const rest = await rt.run(PIPELINE, { name: 'clicks-per-minute', parallelism: 2, commitIntervalMs: 100 });
+    await rest.done;
+    const expected = expectedCounts(clicks);
+    const { counts, written } = await writtenCounts(rt);
+    expect(counts).toEqual(expected);
+    // Nothing was read twice: no window was written again.
+    expect(written).toBe(expected.size);
+  });
+
+  it('a worker thread killed mid-run: its task starts again on the replacement thread from its last commit, and the final counts equal an uninterrupted run', async () => {
+    const { rt, records, clicks } = await seeded(EVENTS / 4);
+    const restarted: number[] = [];
+    rt.on('workerRestarted', (event) => restarted.push(event.slot));
+    const live = await rt.run(LIVE_PIPELINE, { name: 'clicks-per-minute', parallelism: 2, commitIntervalMs: 50 });
+    await caughtUp(rt, 'clicks-per-minute');
+    // More clicks arrive while a thread dies: the task on it loses what it did since its last commit.
+    const arriving = (async () => {
+      for (let from = EVENTS / 4; from < (3 * EVENTS) / 4; from += 1_000) {
+        await send(rt, records.slice(from, from + 1_000));
+        await sleep(20);
+      }
+    })();
+    await sleep(150);
+    void threadsOf(rt)[0].terminate();
+    await arriving;
+    await until(() => restarted.length === 1);
+    await until(() => live.tasks.some((task) => task.restarts === 1));
+    await caughtUp(rt, 'clicks-per-minute');
+    await live.stop();
+    await live.done;
+    // The last clicks go to a bounded run, which closes the windows still open at its end.
+    await send(rt, records.slice((3 * EVENTS) / 4));
+    await (await rt.run(PIPELINE, { name: 'clicks-per-minute', parallelism: 2, commitIntervalMs: 50 })).done;
+
+    const expected = expectedCounts(clicks);
+    const { counts, written } = await writtenCounts(rt);
+    expect(counts).toEqual(expected);
+    // Windows closed between the dead task's last commit and its death may be written twice, with equal counts.
+    expect(written).toBeGreaterThanOrEqual(expected.size);
   });
 });
