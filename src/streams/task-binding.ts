@@ -224,9 +224,12 @@ export class TaskBinding implements StreamBinding {
   private async leave(source: TaskSource, rejoin: boolean): Promise<void> {
     await source.reader()?.release();
     await source.consumer.disconnect();
-    const memberId = source.memberId();
-    if (memberId === null || rejoin) return;
+    if (rejoin) return;
     const coordinator = await this.client.groupCoordinator(this.input.name);
+    // A join still in flight when the source ended (a task with nothing to read ends at once) made a member this consumer never heard of.
+    const memberId =
+      source.memberId() ?? (await this.client.request('describeGroup', coordinator)).members.find((member) => member.groupInstanceId === source.groupInstanceId)?.memberId;
+    if (memberId === undefined) return;
     await this.client.request('leaveGroup', { ...coordinator, memberId, groupInstanceId: source.groupInstanceId });
   }
 
