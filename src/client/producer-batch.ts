@@ -168,7 +168,11 @@ const FREE_BYTES = 4 * 1024 * 1024;
 /** A batch of one partition: records written as they join, framed and sent once sealed, retried from the same bytes. */
 export class ProducerBatch {
   count = 0;
-  maxTimestamp: number;
+  /**
+   * Largest timestamp so far, as its delta from `baseTimestamp`: a small integer, where storing an
+   * epoch-millisecond double into a field would allocate a heap number per record.
+   */
+  private maxTimestampDelta = 0;
   /**
    * The records in Kafka's format, from `RECORDS_OFFSET` (room for the batch header) to `end`.
    * The batch keeps them until it is done: what crosses to the partition's thread is a framed copy
@@ -214,12 +218,15 @@ export class ProducerBatch {
     firstRecordBytes: number,
   ) {
     this.timeoutMs = timeoutMs;
-    this.maxTimestamp = baseTimestamp;
     this.buffer = pool.take(RECORDS_OFFSET + firstRecordBytes);
   }
 
   get recordCount(): number {
     return this.count;
+  }
+
+  get maxTimestamp(): number {
+    return this.baseTimestamp + this.maxTimestampDelta;
   }
 
   /** Exact encoded size of the records, uncompressed (the batch header excluded). */
@@ -239,7 +246,7 @@ export class ProducerBatch {
       job.addBatch();
       if (job.timeoutMs < this.timeoutMs) this.timeoutMs = job.timeoutMs;
     }
-    const timestamp = prepared.timestamps[index];
+    const timestampDelta = prepared.timestamps[index] - this.baseTimestamp;
     const size = varintSize(body) + body;
     let buffer = this.buffer!;
     if (this.end + size > buffer.length) this.buffer = buffer = this.pool.grow(buffer, this.end, this.end + size);
@@ -248,7 +255,7 @@ export class ProducerBatch {
       buffer,
       this.end,
       body,
-      timestamp - this.baseTimestamp,
+      timestampDelta,
       this.count++,
       prepared.keys[index],
       prepared.keyLengths[index],
@@ -256,7 +263,7 @@ export class ProducerBatch {
       prepared.valueLengths[index],
       headers,
     );
-    if (timestamp > this.maxTimestamp) this.maxTimestamp = timestamp;
+    if (timestampDelta > this.maxTimestampDelta) this.maxTimestampDelta = timestampDelta;
     return size;
   }
 

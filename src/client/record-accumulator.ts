@@ -92,7 +92,7 @@ export class RecordAccumulator {
   }
 
   private appendTopic(job: SendJob, prepared: PreparedTopic): void {
-    const { topic, count, keys, keyLengths, timestamps, partitions, payloadSizes, compression, partitionCount } = prepared;
+    const { topic, count, keys, keyLengths, partitions, compression, partitionCount } = prepared;
     let state = this.topics.get(topic);
     if (state === undefined) {
       state = { open: [], lastJob: [] };
@@ -104,35 +104,33 @@ export class RecordAccumulator {
     // A count the default partitioner would reject goes through it, to fail as it fails.
     const hashHere = this.defaultPartitioner && Number.isSafeInteger(partitionCount) && partitionCount >= 1;
     for (let i = 0; i < count; i++) {
-      const payload = payloadSizes[i];
-      const timestamp = timestamps[i];
       let partition = partitions === null ? -1 : partitions[i];
       let fits: boolean;
       if (partition >= 0) {
-        fits = this.fit(open[partition], timestamp, payload, acks, compression);
+        fits = this.fit(open[partition], prepared, i, acks);
       } else {
         const key = keys[i];
         if (hashHere && key !== null) {
           partition = toPositive(typeof key === 'string' ? murmur2Utf8(key, keyLengths[i]) : murmur2(key)) % partitionCount;
-          fits = this.fit(open[partition], timestamp, payload, acks, compression);
+          fits = this.fit(open[partition], prepared, i, acks);
           // As below, the partitioner hears of the new batch (it may be its sticky partition's); a key hashes the same after.
           if (!fits) onNewBatch!.call(this.partitioner, topic, partition, partitionCount);
         } else {
           partition = this.choose(topic, partitionCount, key);
-          fits = this.fit(open[partition], timestamp, payload, acks, compression);
+          fits = this.fit(open[partition], prepared, i, acks);
           if (!fits && onNewBatch !== undefined) {
             // KIP-480: a new batch is about to start, so a sticky partitioner may move on before the record lands.
             onNewBatch.call(this.partitioner, topic, partition, partitionCount);
             partition = this.choose(topic, partitionCount, key);
-            fits = this.fit(open[partition], timestamp, payload, acks, compression);
+            fits = this.fit(open[partition], prepared, i, acks);
           }
         }
       }
       let batch = open[partition];
       if (!fits) {
         if (batch !== undefined) this.seal(batch);
-        const body = recordBody(payload, 0, 0);
-        batch = new ProducerBatch(topic, partition, acks, compression, prepared.logAppendTime, timestamp, performance.now(), job.timeoutMs, this.buffers, varintSize(body) + body);
+        const body = recordBody(prepared.payloadSizes[i], 0, 0);
+        batch = new ProducerBatch(topic, partition, acks, compression, prepared.logAppendTime, prepared.timestamps[i], performance.now(), job.timeoutMs, this.buffers, varintSize(body) + body);
         open[partition] = batch;
         this.lingering.add(batch);
         if (this.timer === null) this.armTimer();
@@ -143,10 +141,14 @@ export class RecordAccumulator {
     }
   }
 
-  /** Whether the record can join `batch`; if so, `fitBody` is its body size there. */
-  private fit(batch: ProducerBatch | undefined, timestamp: number, payload: number, acks: Acks, compression: string): boolean {
-    if (batch === undefined || batch.acks !== acks || batch.compression !== compression) return false;
-    const body = recordBody(payload, timestamp - batch.baseTimestamp, batch.count);
+  /**
+   * Whether record `index` of `prepared` can join `batch`; if so, `fitBody` is its body size there.
+   * It takes the record by index, not its timestamp: a timestamp is a double, which a call that is
+   * not inlined would box into a new heap number per record.
+   */
+  private fit(batch: ProducerBatch | undefined, prepared: PreparedTopic, index: number, acks: Acks): boolean {
+    if (batch === undefined || batch.acks !== acks || batch.compression !== prepared.compression) return false;
+    const body = recordBody(prepared.payloadSizes[index], prepared.timestamps[index] - batch.baseTimestamp, batch.count);
     if (BATCH_HEADER_SIZE + batch.recordBytes + varintSize(body) + body > this.config.batchBytes) return false;
     this.fitBody = body;
     return true;
