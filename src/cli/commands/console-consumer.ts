@@ -6,6 +6,10 @@
  * does; and, without --timeout-ms, once it has read to the end of every partition. That last rule
  * is tributary's: the CLI holds the data directory's lock while it runs, so no one else can append
  * and waiting for more would wait forever.
+ *
+ * With --group it reads as a member of that consumer group, from the group's committed offsets,
+ * and commits what it printed (every 5 s while it runs, and when it stops), so the next run with
+ * the same group continues where this one stopped.
  */
 import type { Consumer, ConsumerBatch } from '../../client/consumer.js';
 import { defineCommand } from '../command.js';
@@ -21,10 +25,14 @@ const END_CHECK_MS = 50;
 const FETCH_WAIT_MS = 100;
 
 export default defineCommand({
-  usage: ['--topic TOPIC [--from-beginning] [--partition P [--offset O|earliest|latest]] [--max-messages N] [--timeout-ms MS] [--property KEY=VALUE ...]'],
+  usage: [
+    '--topic TOPIC [--from-beginning] [--group GROUP | --partition P [--offset O|earliest|latest]] [--max-messages N] [--timeout-ms MS] [--property KEY=VALUE ...]',
+  ],
   about:
     'Prints records one per line. Like Kafka it starts at the end of the log unless --from-beginning; --partition reads one ' +
-    'partition, from --offset if given. It stops after --max-messages records, after --timeout-ms without a record, or, ' +
+    'partition, from --offset if given. --group reads as a member of that consumer group: from its committed offsets (a partition ' +
+    'without one from the start with --from-beginning, else the end), committing what it printed, so the next run with the group ' +
+    'continues where this one stopped. It stops after --max-messages records, after --timeout-ms without a record, or, ' +
     'without --timeout-ms, once it has read everything stored (the CLI holds the directory, so nothing new can arrive). ' +
     'Properties, as Kafka names them: print.timestamp, print.partition, print.offset, print.headers, print.key, print.value ' +
     "(true or false; only the value by default), key.separator (between fields, default tab), line.separator, headers.separator (default ','), " +
@@ -32,6 +40,7 @@ export default defineCommand({
   flags: {
     topic: { type: 'string', value: 'TOPIC', help: 'the topic to read' },
     'from-beginning': { type: 'boolean', help: 'start at the earliest offset rather than the end' },
+    group: { type: 'string', value: 'GROUP', help: 'read as a member of this consumer group, committing what is printed' },
     partition: { type: 'string', value: 'P', help: 'read only this partition' },
     offset: { type: 'string', value: 'O', help: 'with --partition: start at this offset, or earliest, or latest' },
     'max-messages': { type: 'string', value: 'N', help: 'stop after N records' },
@@ -42,12 +51,15 @@ export default defineCommand({
   examples: [
     'tributary console-consumer --topic clicks --from-beginning --property print.key=true --property print.offset=true',
     'tributary console-consumer --topic clicks --partition 3 --offset 1000 --max-messages 10 --json',
+    'tributary console-consumer --topic clicks --group reports --from-beginning --max-messages 100',
   ],
   async run({ flags, out, signal }) {
     const topic = flags.topic;
     if (topic === undefined) throw new UsageError('--topic is required');
     const settings = formatterSettings(parseKeyValues('--property', flags.property, FORMATTER_PROPERTIES));
     const partition = flags.partition === undefined ? undefined : parseInteger('--partition', flags.partition, 0);
+    const group = flags.group;
+    if (group !== undefined && partition !== undefined) throw new UsageError('--group and --partition cannot be given together: a group assigns its members their partitions');
     if (flags.offset !== undefined && partition === undefined) throw new UsageError('--offset needs --partition');
     if (flags.offset !== undefined && flags['from-beginning']) throw new UsageError('--offset and --from-beginning cannot be given together');
     const offset = flags.offset === undefined ? undefined : parseOffset(flags.offset);
@@ -56,7 +68,7 @@ export default defineCommand({
 
     return withRuntime(flags, true, async (rt) => {
       const { timestampType } = rt.runtime.topic(topic);
-      const consumer = rt.consumer({ maxWaitTimeInMs: FETCH_WAIT_MS });
+      const consumer = rt.consumer({ maxWaitTimeInMs: FETCH_WAIT_MS, clientId: 'console-consumer', ...(group === undefined ? {} : { groupId: group }) });
       const start = offset ?? (flags['from-beginning'] ? -2 : -1);
       if (partition === undefined) await consumer.subscribe({ topic, fromBeginning: flags['from-beginning'] });
       else consumer.assign([{ topic, partition, offset: start }]);
@@ -72,14 +84,24 @@ export default defineCommand({
           for (const record of records) formatRecord(record, timestampType, settings, parts);
           await out.write(Buffer.concat(parts));
         }
-        if (count >= maxMessages) break;
+        if (count >= maxMessages) {
+          // A group commits its positions on leaving: move this partition's back to the first record not printed.
+          if (records.length < batch.messages.length) consumer.seek({ topic, partition: batch.partition, offset: batch.messages[records.length].offset });
+          break;
+        }
       }
       await consumer.disconnect();
-      out.note(`Processed a total of ${count} messages${count === 0 && start === -1 ? ' (it started at the end of the log: --from-beginning reads what is stored)' : ''}`);
+      out.note(`Processed a total of ${count} messages${count === 0 ? emptyHint(group, start) : ''}`);
       return EXIT.OK;
     });
   },
 });
+
+/** Why a run printed nothing, when it may not be what the user expected. */
+function emptyHint(group: string | undefined, start: number): string {
+  if (group !== undefined) return ` (group ${group} read from its committed offsets; tributary consumer-groups --reset-offsets moves them)`;
+  return start === -1 ? ' (it started at the end of the log: --from-beginning reads what is stored)' : '';
+}
 
 /** `earliest` / `latest` as Kafka's -2 / -1, or an offset. */
 function parseOffset(value: string): number {

@@ -8,6 +8,7 @@ import { TributaryError } from '../../errors.js';
 import type { TopicConfigChanges, TopicDescription } from '../../runtime/admin.js';
 import { parseTopicConfig, splitTopicConfig, topicConfigFromKafka, topicConfigToKafka, type TopicConfig } from '../../runtime/topic-config.js';
 import type { Tributary } from '../../tributary.js';
+import { chooseAction, onlyWith } from '../action-flags.js';
 import { defineCommand } from '../command.js';
 import { parseInteger, withRuntime } from '../data-dir.js';
 import { UsageError } from '../errors.js';
@@ -17,7 +18,6 @@ import { parseKeyValues } from '../key-values.js';
 import type { Output } from '../output.js';
 
 const ACTIONS = ['create', 'list', 'describe', 'delete', 'alter'] as const;
-type Action = (typeof ACTIONS)[number];
 
 const DEFAULTS = splitTopicConfig(parseTopicConfig()).config;
 /** The `--config` keys: every Kafka config a topic maps, then tributary's own. */
@@ -58,11 +58,7 @@ export default defineCommand({
     'tributary topics --list --json',
   ],
   async run({ flags, out }) {
-    const chosen = ACTIONS.filter((action) => flags[action]);
-    if (chosen.length !== 1) {
-      throw new UsageError(chosen.length === 0 ? 'choose an action: --create, --list, --describe, --delete or --alter' : `choose one action, not ${chosen.map((a) => `--${a}`).join(' and ')}`);
-    }
-    const action = chosen[0];
+    const action = chooseAction(flags, ACTIONS);
     onlyWith(action, flags.partitions !== undefined, '--partitions', ['create', 'alter']);
     onlyWith(action, flags.config.length > 0, '--config', ['create', 'alter']);
     onlyWith(action, flags['delete-config'].length > 0, '--delete-config', ['alter']);
@@ -128,10 +124,6 @@ export default defineCommand({
     });
   },
 });
-
-function onlyWith(action: Action, given: boolean, flag: string, actions: readonly Action[]): void {
-  if (given && !actions.includes(action)) throw new UsageError(`${flag} goes with ${actions.map((a) => `--${a}`).join(' or ')}, not --${action}`);
-}
 
 function isInternal(name: string): boolean {
   return name.startsWith('__');
