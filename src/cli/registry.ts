@@ -17,6 +17,7 @@ export const COMMANDS: Readonly<Record<string, CommandEntry>> = {
   'console-consumer': { summary: 'print the records of a topic, one per line (kafka-console-consumer)', load: () => import('./commands/console-consumer.js') },
   'consumer-groups': { summary: 'list, describe, reset and delete consumer groups (kafka-consumer-groups)', load: () => import('./commands/consumer-groups.js') },
   'dump-log': { summary: 'print segment and index files: batches, records, CRC checks (kafka-dump-log)', load: () => import('./commands/dump-log.js') },
+  run: { summary: 'run a stream-processing pipeline module on the worker threads (rt.run)', load: () => import('./commands/run.js') },
   bench: { summary: 'run a benchmark: log, produce-consume or scaling', load: () => import('./commands/bench.js') },
   demo: { summary: 'stream click events through an embedded runtime and show what happens', load: () => import('./commands/demo.js') },
 };
