@@ -19,6 +19,14 @@ import type { FlowControl } from './flow-control.js';
 /** How often a bounded source compares the consumer's positions with its end offsets while waiting. */
 const END_CHECK_MS = 50;
 
+/**
+ * The longest a source emits without letting the event loop run. Batches already fetched come as
+ * resolved promises, and awaiting those runs only microtasks: without a pause now and then, a
+ * source with data ready would hold off timers and port messages (its group's heartbeats and
+ * rebalances, other tasks' requests) until its input ran dry.
+ */
+const YIELD_EVERY_MS = 10;
+
 export type ReadOutcome = 'end' | 'halted';
 
 export class SourceReader<K, V> implements RunningSource {
@@ -46,8 +54,13 @@ export class SourceReader<K, V> implements RunningSource {
     this.batches = batches;
     const timer = this.ends === null ? null : setInterval(() => void this.checkEnd(), END_CHECK_MS);
     let pending: Promise<IteratorResult<ConsumerBatch<K, V>, undefined>> | null = null;
+    let yielded = performance.now();
     try {
       for (;;) {
+        if (performance.now() - yielded >= YIELD_EVERY_MS) {
+          await new Promise((resolve) => setImmediate(resolve));
+          yielded = performance.now();
+        }
         if (this.halted) return 'halted';
         if (this.endFound || this.reachedEnd()) return 'end';
         if (!this.flow.open) {
