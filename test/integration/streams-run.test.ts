@@ -110,6 +110,25 @@ describe('rt.run', () => {
     expect(group.partitions.filter((entry) => entry.topic === 'clicks').map((entry) => entry.lag)).toEqual([0, 0]);
   });
 
+  it('tasks with a backlog ready run side by side: a task emitting batches it already has still lets its thread serve its group', async () => {
+    const rt = await openRuntime({ dir: newDir(), threads: 2 });
+    await rt.admin.createTopic('backlog', { partitions: 2 });
+    await rt.admin.createTopic('processed-at', { partitions: 2 });
+    const producer = rt.producer();
+    for (let i = 0; i < 60; i++) {
+      await producer.send({ topic: 'backlog', messages: Array.from({ length: 20_000 }, (_, j) => ({ value: 'x', partition: j % 2 })) });
+    }
+    await producer.disconnect();
+    await (await rt.run(pathToFileURL(path.join(FIXTURES, 'processing-times.ts')), { name: 'processing-times' })).done;
+    // When each task processed its partition: the two spans overlap, rather than one task waiting for the other to finish.
+    const spans = (await readTopic(rt, 'processed-at')).map((records) => {
+      const times = records.map((record) => Number(record.value!.toString()));
+      expect(times).toHaveLength(600_000);
+      return { from: times.reduce((a, b) => Math.min(a, b)), to: times.reduce((a, b) => Math.max(a, b)) };
+    });
+    expect(Math.max(spans[0].from, spans[1].from)).toBeLessThan(Math.min(spans[0].to, spans[1].to));
+  });
+
   it('a stopped run commits and leaves; run again, it resumes from its commits with its windows restored', async () => {
     const { rt, records, clicks } = await seeded(EVENTS / 2);
     const live = await rt.run(LIVE_PIPELINE, { name: 'clicks-per-minute', parallelism: 2, commitIntervalMs: 100 });
