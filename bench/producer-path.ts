@@ -5,8 +5,11 @@
  * garbage it leaves for the collector.
  *
  *   npx tsx bench/producer-path.ts [--records 2000000 --repeats 5 --partitions 8 --workload buffers]
+ *                                  [--send-size 1000 --sends-per-turn 64 --linger-ms 5]
  *
- * Workloads, all the shared 100-byte click events in sends of 1,000 messages:
+ * Workloads, all the shared 100-byte click events in sends of `--send-size` messages, with
+ * `--sends-per-turn` sends per turn of the event loop (so, by default, full batches; with
+ * `--send-size 100 --sends-per-turn 1 --linger-ms 0`, batches of a dozen records, as at low load):
  *   - buffers: keys and values as Buffers (what `npm run bench` sends);
  *   - strings: keys and values as strings (what most applications send: `JSON.stringify(event)`);
  *   - headers: string keys and values with one header each.
@@ -31,12 +34,17 @@ const { values: args } = parseArgs({
     repeats: { type: 'string', default: '5' },
     partitions: { type: 'string', default: '8' },
     workload: { type: 'string' },
+    'send-size': { type: 'string', default: '1000' },
+    'sends-per-turn': { type: 'string', default: '64' },
+    'linger-ms': { type: 'string' },
   },
 });
 const RECORDS = Number(args.records);
 const REPEATS = Number(args.repeats);
 const PARTITIONS = Number(args.partitions);
-const SEND_SIZE = 1000;
+const SEND_SIZE = Number(args['send-size']);
+const SENDS_PER_TURN = Number(args['sends-per-turn']);
+const LINGER_MS = args['linger-ms'] === undefined ? undefined : Number(args['linger-ms']);
 const POOL_SIZE = 100_000;
 
 /** Answers appends immediately with made-up offsets; detaches transferred buffers as a real thread hop would. */
@@ -91,7 +99,7 @@ interface Sample {
 }
 
 async function runOnce(pool: readonly Message[]): Promise<Sample> {
-  const producer = new Producer(new InstantClient());
+  const producer = new Producer(new InstantClient(), LINGER_MS === undefined ? {} : { lingerMs: LINGER_MS });
   await producer.connect();
   const sends: Promise<unknown>[] = [];
   const gcBefore = gcMs;
@@ -102,7 +110,7 @@ async function runOnce(pool: readonly Message[]): Promise<Sample> {
     for (let m = 0; m < SEND_SIZE; m++) messages[m] = pool[(i + m) % POOL_SIZE];
     sends.push(producer.send({ topic: 'clicks', messages }));
     // Let answers in, as an application producing from an event loop would.
-    if (sends.length % 64 === 0) await new Promise((resolve) => setImmediate(resolve));
+    if (sends.length % SENDS_PER_TURN === 0) await new Promise((resolve) => setImmediate(resolve));
   }
   await Promise.all(sends);
   await producer.disconnect();
@@ -124,6 +132,8 @@ for (const [name, pool] of Object.entries(workloads())) {
   results[name] = sample;
   rows.push({ workload: name, 'records/s': formatRate(sample.rate), 'CPU ns/record': sample.cpuNs.toFixed(0), 'GC share': `${(sample.gcShare * 100).toFixed(1)}%` });
 }
-console.log(`\nproducer path: ${RECORDS} click events per run, ${PARTITIONS} partitions, sends of ${SEND_SIZE}, medians of ${REPEATS}\n`);
+console.log(
+  `\nproducer path: ${RECORDS} click events per run, ${PARTITIONS} partitions, sends of ${SEND_SIZE}, ${SENDS_PER_TURN} per turn, lingerMs ${LINGER_MS ?? '5 (default)'}, medians of ${REPEATS}\n`,
+);
 printTable(rows);
-console.log(`\nwrote ${writeResults('producer-path', { records: RECORDS, partitions: PARTITIONS, repeats: REPEATS, results })}`);
+console.log(`\nwrote ${writeResults('producer-path', { records: RECORDS, partitions: PARTITIONS, sendSize: SEND_SIZE, sendsPerTurn: SENDS_PER_TURN, lingerMs: LINGER_MS ?? 5, repeats: REPEATS, results })}`);
