@@ -8,47 +8,49 @@
  *   - produces a seeded click stream (users and pages from skewed distributions, referrers,
  *     timestamps a little out of order) keyed by user into `clicks`, 8 partitions, LZ4;
  *   - runs the page-views-per-minute pipeline, examples/pipelines/page-views.ts, with `rt.run`:
- *     stream tasks on the worker threads, one per partition of `clicks`, each on the thread that
- *     hosts its partition, counting views per page in one-minute event-time windows and writing
- *     each closed window's counts to `page-views` (clicks that come too late for their window, to
- *     `clicks-late`). The tasks form the consumer group `page-views` and commit their input offsets
- *     every second, once the results those clicks caused are acknowledged;
+ *     one stream task per partition of `clicks`, each on the worker thread that hosts it, counting
+ *     views per page in one-minute event-time windows and writing each closed window's counts to
+ *     `page-views` (and clicks too late for their window to `clicks-late`). The tasks form the
+ *     consumer group `page-views` and commit their input offsets every second, once the results
+ *     those clicks caused are acknowledged;
  * and shows live, on a terminal: events/s in (produced) and out (committed by the pipeline), the
  * load of each worker thread (its partitions and their rates) and the top pages of the last
- * closed window, read back from `page-views` on the main thread. Once everything produced is read,
- * the last windows close as the tasks' watermarks move on with their input idle (a few seconds),
- * and the run stops. The summary checks that the pipeline read every event, and that the views of
- * the closed windows plus the late clicks add up to the events read: each counted exactly once.
+ * closed window, read back from `page-views` on the main thread. A window is shown once every task
+ * has closed it (the committed offsets say how far each has read) and its results are read. Once
+ * the pipeline has read everything, its last windows close as the tasks' watermarks move on with
+ * their input idle (a few seconds), and the run stops. The summary checks that the pipeline read
+ * and committed every event, and that the views of the closed windows plus the late clicks add
+ * up to them: each click counted exactly once.
  *
  * Expected output (`npm start -- --events 200000 --reset` on 2 cores, not on a terminal; on one,
- * the live view instead of the lines up to the windows):
+ * the live view replaces the window lines; times, rates and minutes vary):
  *
  *   opened .tributary with 2 worker threads
  *   --reset: deleted clicks, page-views, clicks-late and the consumer group page-views
  *   created clicks, page-views and clicks-late (8 partitions each, lz4)
  *   run 'page-views': 8 stream tasks; thread 0: partitions 0,2,4,6, thread 1: partitions 1,3,5,7
- *   window 15:42-15:43 UTC: 40,000 views; top /p/0 (2,461), /p/1 (860), /p/2 (599), /p/3 (499), /p/4 (408)
- *   window 15:43-15:44 UTC: 60,000 views; top /p/0 (3,793), /p/1 (1,241), /p/2 (935), /p/3 (703), /p/4 (577)
- *   window 15:44-15:45 UTC: 60,000 views; top /p/0 (3,812), /p/1 (1,277), /p/2 (882), /p/3 (711), /p/4 (596)
- *   window 15:45-15:46 UTC: 40,000 views; top /p/0 (2,497), /p/1 (841), /p/2 (588), /p/3 (513), /p/4 (406)
- *   produced 200,000 click events in 1.62 s (123.5k events/s, lz4, acks -1, idempotent)
- *   the pipeline (8 stream tasks on 2 threads) read and committed 200,000 (all it had to read) in 2.11 s (94.8k events/s);
- *     4 one-minute windows closed with 200,000 views, 0 clicks late: each click counted exactly once;
- *     the last windows closed 4.21 s later, when the watermarks moved on with the input idle
+ *   window 15:35-15:36 UTC: 20,047 views; top /p/0 (1,286), /p/1 (419), /p/2 (274), /p/3 (244), /p/4 (189)
+ *   window 15:36-15:37 UTC: 60,000 views; top /p/0 (3,758), /p/1 (1,302), /p/2 (919), /p/3 (745), /p/4 (597)
+ *   window 15:37-15:38 UTC: 60,001 views; top /p/0 (3,778), /p/1 (1,195), /p/2 (906), /p/3 (705), /p/4 (613)
+ *   window 15:38-15:39 UTC: 59,952 views; top /p/0 (3,762), /p/1 (1,328), /p/2 (888), /p/3 (716), /p/4 (611)
+ *   produced 200,000 click events in 1.36 s (146.6k events/s, lz4, acks -1, idempotent)
+ *   the pipeline (8 stream tasks on 2 threads) read and committed all 200,000 in 2.38 s (84.1k events/s)
+ *     4 one-minute windows closed with 200,000 views, 0 clicks came late: each click counted exactly once; the last windows closed 3.02 s after it had read everything (watermarks move on when input is idle)
  *     clicks partition 0: thread 0, 25,115 events, 1.2 MB, committed up to 25,115
- *     ...
+ *     ... (partitions 1 to 7)
  *   data directory: .tributary (Kafka's layout: one <topic>-<partition> directory of segments per partition); the next run adds to it (npm start -- --reset starts from empty)
  *
  * Ctrl-C stops it cleanly: producing stops, the run stops (its tasks commit what they read and
- * leave; windows still open are dropped), the runtime closes (everything acknowledged stays on
- * disk), and the summary covers what was done. A second run reuses the data: the topics keep what
- * earlier runs wrote, this run appends to `clicks`, and the pipeline's group resumes from its
- * committed offsets, so it reads only this run's events (plus any an interrupted run left unread,
- * which it says); `--reset` deletes the topics and the group first.
+ * leave; the windows still open are dropped), the runtime closes (everything acknowledged stays
+ * on disk), and the summary covers what was done. A second run reuses the data: the topics keep
+ * what earlier runs wrote, this run appends to `clicks`, and the pipeline's group resumes from its
+ * committed offsets, the end of what earlier runs produced, so it counts this run's events only
+ * (events an interrupted run left unread are skipped, as it says); `--reset` deletes the topics
+ * and the group first.
  *
  * The event stream's clock advances 1,000 events per simulated second, so a million events span
  * about 17 one-minute windows; it starts in the current minute and ends on a minute boundary, so
- * that the last window closes as soon as the watermark passes the last click.
+ * that the last window closes as soon as the watermarks pass the last click.
  */
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -128,7 +130,7 @@ export interface DemoSummary {
   readonly processRate: number;
   /** From the pipeline having read everything to its last windows' results being in. */
   readonly lastWindowsSeconds: number;
-  /** The windows whose results the pipeline wrote during this run, in time order. */
+  /** The windows every task closed during this run, with their views summed over the tasks' results, in time order. */
   readonly windows: readonly ClosedWindow[];
   /** Events in `clicks` before this run (kept from earlier runs; 0 after --reset). */
   readonly keptFromEarlierRuns: number;
@@ -582,7 +584,7 @@ function summaryLines(summary: DemoSummary, produceSeconds: number, readSeconds:
       `${formatCount(summary.processed)} in ${formatSeconds(readSeconds)} (${formatRate(summary.processRate, 'events')})`,
     summary.interrupted
       ? `  ${windows}; the windows still open when it stopped were dropped`
-      : `  ${windows}: each click counted exactly once; the last windows closed ${formatSeconds(summary.lastWindowsSeconds)} after the input stopped (watermarks move on when input is idle)`,
+      : `  ${windows}: each click counted exactly once; the last windows closed ${formatSeconds(summary.lastWindowsSeconds)} after it had read everything (watermarks move on when input is idle)`,
     ...summary.partitions.map(
       (p) => `  ${CLICKS} partition ${p.partition}: thread ${p.thread}, ${formatCount(p.logEndOffset)} events, ${(p.sizeBytes / 1e6).toFixed(1)} MB, committed up to ${formatCount(p.committedOffset)}`,
     ),
