@@ -35,7 +35,7 @@ await rt.admin.createTopic('top-pages', { partitions: 1 });
 
 await lastValueFrom(
   source<ClickEvent>('clicks', { serde: 'json', to: 'end' }).pipe(
-    window(hopping('5m', '1m'), { key: (click) => click.value.page, maxOutOfOrderness: '10m' }),
+    window(hopping('5m', '1m'), { key: (click) => click.value.page, maxOutOfOrderness: '2s' }),
     count(),
     groupBy((result) => result.window.start),
     mergeMap((pages) =>

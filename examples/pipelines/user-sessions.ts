@@ -10,7 +10,7 @@ import { count, session, sessionStore, sink, source, window } from '../../src/st
 
 export default () =>
   source<Buffer, string>('clicks', { keySerde: 'string', to: 'end' }).pipe(
-    window(session('30s'), { maxOutOfOrderness: '10m' }),
+    window(session('30s'), { maxOutOfOrderness: '2s' }),
     count({ store: sessionStore('sessions') }),
     sink('sessions'),
   );

@@ -3,20 +3,30 @@
  * one partition at a time), emits their records one by one, and remembers per partition the
  * offset after the last record emitted, which is what a task's commit covers.
  *
+ * Partitions are merged by timestamp, as Kafka Streams' PartitionGroup does: the next record
+ * emitted is the earliest at the head of the partitions' buffered batches, and a partition known
+ * to have more records (a bounded source's partition short of its end, or one whose last batch
+ * stopped below the high watermark) is waited for, up to `MERGE_WAIT_MS`, before the others run
+ * ahead of it. Without this a source would emit partitions a whole batch at a time each, and an
+ * event-time window downstream would see the other partitions' records as late.
+ *
  * A batch is pulled only while the binding's sinks have room (see flow-control.ts), so a slow sink
- * stops the reading; the consumer's own prefetch is bounded by its `maxBytes`.
+ * stops the reading; the consumer's own prefetch is bounded by its `maxBytes`, and the merge holds
+ * at most `MAX_QUEUED_PER_PARTITION` batches per partition more.
  *
  * A bounded source (`to: 'end'`) knows the end offset of each of its partitions as of its
  * subscription and ends once each position has reached it. Positions move with batches, and also
  * past offsets that hold no record to deliver (compacted away, control records), which only the
- * consumer's positions show: those are checked every `END_CHECK_MS` while the source waits.
+ * consumer's positions show: those are checked every `END_CHECK_MS`.
  */
 import type { Consumer, ConsumerBatch } from '../client/consumer.js';
 import type { OffsetCommitEntry } from '../runtime/messages.js';
 import type { RunningSource } from './context.js';
 import type { FlowControl } from './flow-control.js';
 
-/** How often a bounded source compares the consumer's positions with its end offsets while waiting. */
+type Record<K, V> = ConsumerBatch<K, V>['messages'][number];
+
+/** How often a bounded source compares the consumer's positions with its end offsets. */
 const END_CHECK_MS = 50;
 
 /**
@@ -27,26 +37,81 @@ const END_CHECK_MS = 50;
  */
 const YIELD_EVERY_MS = 10;
 
+/**
+ * How long the merge of an unbounded source waits for a partition known to have more records
+ * before the others run ahead of it (Kafka Streams' max.task.idle.ms). A bounded source waits as
+ * long as it takes: it reads every partition to its end anyway, and its results should not depend
+ * on which fetch came back first.
+ */
+const MERGE_WAIT_MS = 100;
+
+/** Batches queued per partition by the merge; a partition with this many is paused in the consumer until they drain, so waiting for another costs no memory. */
+const MAX_QUEUED_PER_PARTITION = 2;
+
 export type ReadOutcome = 'end' | 'halted';
+
+/** One batch's records and how far the merge has emitted them. */
+interface Queued<K, V> {
+  readonly records: readonly Record<K, V>[];
+  next: number;
+}
+
+/** A partition's queued batches, oldest first, and the offset after its last record emitted since positions were last recorded (-1: none). */
+interface PartitionQueue<K, V> {
+  readonly partition: number;
+  readonly batches: Queued<K, V>[];
+  emitted: number;
+}
+
+/** The timestamp of the next record of a partition with batches queued. */
+function headTime(queue: PartitionQueue<unknown, unknown>): number {
+  const head = queue.batches[0];
+  return head.records[head.next].timestamp;
+}
+
+/** The merge checks the clock (to let the event loop run) once per this many runs of records. */
+const RUNS_PER_CLOCK_CHECK = 64;
+
+const TIMED_OUT: unique symbol = Symbol('timed out');
 
 export class SourceReader<K, V> implements RunningSource {
   private readonly positionByPartition = new Map<number, number>();
+  /** Batches pulled and not yet wholly emitted, per partition, oldest first. */
+  private readonly queues = new Map<number, PartitionQueue<K, V>>();
+  /** The values of `queues`, for the merge's scan. */
+  private active: PartitionQueue<K, V>[] = [];
+  private queuedBatches = 0;
+  /** A bounded source's partitions short of their end. */
+  private readonly unfinished = new Set<number>();
+  /** An unbounded source's partitions whose newest batch stopped below the high watermark. */
+  private readonly lagging = new Set<number>();
+  /** Partitions an unbounded source's merge waited for in vain (paused, or not assigned yet): not waited for again until a batch of theirs comes. */
+  private readonly stalled = new Set<number>();
+  /** Partitions this reader paused because their queues are full. */
+  private readonly full = new Set<number>();
+  /** Partitions the end check found at their end with nothing queued, and the position emitted then: found so twice, they are finished. */
+  private readonly seemFinished = new Map<number, number>();
   private halted = false;
   /** Wakes the loop from a wait: halted, or the end was found by the timer. */
   private wake: (() => void) | null = null;
-  private endFound = false;
   private batches: AsyncIterableIterator<ConsumerBatch<K, V>> | null = null;
+  private yieldedAt = performance.now();
 
   constructor(
     readonly topic: string,
     private readonly consumer: Consumer<K, V>,
-    private readonly emit: (record: ConsumerBatch<K, V>['messages'][number]) => void,
+    private readonly emit: (record: Record<K, V>) => void,
     private readonly flow: FlowControl,
+    /** The partitions it reads; an unbounded source waits for each (up to MERGE_WAIT_MS) until it knows how far behind they are. */
+    partitions: readonly number[],
     /** End offset of each partition a bounded source reads; null for an unbounded source. */
     private readonly ends: ReadonlyMap<number, number> | null,
     /** False for a group member whose task commits. */
     private readonly autoCommit: boolean,
-  ) {}
+  ) {
+    if (ends !== null) for (const partition of ends.keys()) this.unfinished.add(partition);
+    else for (const partition of partitions) this.lagging.add(partition);
+  }
 
   /** Reads until halted or, bounded, until every partition reached its end. Rejects with the consumer's failure. */
   async read(): Promise<ReadOutcome> {
@@ -54,26 +119,29 @@ export class SourceReader<K, V> implements RunningSource {
     this.batches = batches;
     const timer = this.ends === null ? null : setInterval(() => void this.checkEnd(), END_CHECK_MS);
     let pending: Promise<IteratorResult<ConsumerBatch<K, V>, undefined>> | null = null;
-    let yielded = performance.now();
     try {
       for (;;) {
-        if (performance.now() - yielded >= YIELD_EVERY_MS) {
+        if (performance.now() - this.yieldedAt >= YIELD_EVERY_MS) {
           await new Promise((resolve) => setImmediate(resolve));
-          yielded = performance.now();
+          this.yieldedAt = performance.now();
         }
         if (this.halted) return 'halted';
-        if (this.endFound || this.reachedEnd()) return 'end';
+        if (this.ends !== null && this.unfinished.size === 0 && this.queuedBatches === 0) return 'end';
         if (!this.flow.open) {
           await this.waitFor(this.flow.whenOpen());
           continue;
         }
-        pending ??= batches.next();
-        const result = await this.waitFor(pending);
-        if (result === undefined) continue;
-        pending = null;
-        if (result.done) return this.halted ? 'halted' : 'end';
-        if (this.halted) return 'halted';
-        this.deliver(result.value);
+        if (this.shouldPull()) {
+          pending ??= batches.next();
+          const result = await this.waitFor(pending, this.queuedBatches > 0 && this.ends === null ? MERGE_WAIT_MS : undefined);
+          if (result === TIMED_OUT) for (const partition of this.waitedFor()) this.stalled.add(partition);
+          if (result === undefined || result === TIMED_OUT) continue;
+          pending = null;
+          if (result.done) return this.halted ? 'halted' : 'end';
+          this.enqueue(result.value);
+          continue;
+        }
+        this.emitInOrder();
       }
     } finally {
       if (timer !== null) clearInterval(timer);
@@ -100,50 +168,155 @@ export class SourceReader<K, V> implements RunningSource {
   }
 
   forget(partitions: readonly number[]): void {
-    for (const partition of partitions) this.positionByPartition.delete(partition);
+    for (const partition of partitions) {
+      this.positionByPartition.delete(partition);
+      this.queuedBatches -= this.queues.get(partition)?.batches.length ?? 0;
+      this.queues.delete(partition);
+      this.active = this.active.filter((queue) => queue.partition !== partition);
+      this.lagging.delete(partition);
+      this.stalled.delete(partition);
+      this.full.delete(partition);
+    }
   }
 
-  private deliver(batch: ConsumerBatch<K, V>): void {
-    const records = batch.messages;
-    let emitted = 0;
-    // A subscriber may unsubscribe while a batch is emitted (take(n)), which halts the reader.
-    while (emitted < records.length && !this.halted) this.emit(records[emitted++]);
-    if (emitted > 0) this.positionByPartition.set(batch.partition, records[emitted - 1].offset + 1);
+  /** Whether the merge must have the partition's next records before emitting past them: it has more to read, nothing queued, and has not stalled. */
+  private isWaitedFor(partition: number): boolean {
+    return (this.ends === null ? this.lagging : this.unfinished).has(partition) && !this.queues.has(partition) && !this.stalled.has(partition);
   }
 
-  /** The value of `promise`, or undefined if the loop was woken first. */
-  private waitFor<T>(promise: Promise<T>): Promise<T | undefined> {
-    return new Promise<T | undefined>((resolve, reject) => {
+  private waitedFor(): number[] {
+    return [...(this.ends === null ? this.lagging : this.unfinished)].filter((partition) => this.isWaitedFor(partition));
+  }
+
+  /** Pull when nothing is queued, or when a partition is waited for. */
+  private shouldPull(): boolean {
+    if (this.queuedBatches === 0) return true;
+    for (const partition of this.ends === null ? this.lagging : this.unfinished) if (this.isWaitedFor(partition)) return true;
+    return false;
+  }
+
+  private enqueue(batch: ConsumerBatch<K, V>): void {
+    const { partition, messages } = batch;
+    if (this.ends === null) {
+      if (messages[messages.length - 1].offset + 1 < batch.highWatermark) this.lagging.add(partition);
+      else this.lagging.delete(partition);
+    }
+    let queue = this.queues.get(partition);
+    if (queue === undefined) {
+      queue = { partition, batches: [], emitted: -1 };
+      this.queues.set(partition, queue);
+      this.active.push(queue);
+    }
+    queue.batches.push({ records: messages, next: 0 });
+    this.queuedBatches++;
+    this.stalled.delete(partition);
+    if (queue.batches.length >= MAX_QUEUED_PER_PARTITION && !this.full.has(partition)) {
+      this.full.add(partition);
+      this.consumer.pause([{ topic: this.topic, partitions: [partition] }]);
+    }
+  }
+
+  /**
+   * Emits queued records in timestamp order until a partition known to have more runs out of
+   * queued records, the sinks fill up, or it is time to let the event loop run. Each run emits
+   * the records of the partition with the earliest head up to the next head of another.
+   */
+  private emitInOrder(): void {
+    const active = this.active;
+    try {
+      for (let runs = 1; active.length > 0; runs++) {
+        let first = active[0];
+        let firstTime = headTime(first);
+        let secondTime = Infinity;
+        for (let i = 1; i < active.length; i++) {
+          const time = headTime(active[i]);
+          if (time < firstTime) {
+            secondTime = firstTime;
+            firstTime = time;
+            first = active[i];
+          } else if (time < secondTime) {
+            secondTime = time;
+          }
+        }
+        const batch = first.batches[0];
+        const { records } = batch;
+        let next = batch.next;
+        // A subscriber may unsubscribe while records are emitted (take(n)), which halts the reader.
+        while (next < records.length && records[next].timestamp <= secondTime && !this.halted) this.emit(records[next++]);
+        if (next > batch.next) first.emitted = records[next - 1].offset + 1;
+        batch.next = next;
+        if (next === records.length) {
+          first.batches.shift();
+          this.queuedBatches--;
+          if (this.full.delete(first.partition)) this.consumer.resume([{ topic: this.topic, partitions: [first.partition] }]);
+          if (first.batches.length === 0) {
+            this.queues.delete(first.partition);
+            active.splice(active.indexOf(first), 1);
+            this.recordPosition(first);
+            if (this.isWaitedFor(first.partition)) return;
+          }
+        }
+        if (this.halted || !this.flow.open) return;
+        if (runs % RUNS_PER_CLOCK_CHECK === 0 && performance.now() - this.yieldedAt >= YIELD_EVERY_MS) return;
+      }
+    } finally {
+      for (const queue of active) this.recordPosition(queue);
+    }
+  }
+
+  /** Records the position a partition's emitted records reached; a bounded source's partition at its end is finished. */
+  private recordPosition(queue: PartitionQueue<K, V>): void {
+    if (queue.emitted < 0) return;
+    this.advance(queue.partition, queue.emitted);
+    queue.emitted = -1;
+  }
+
+  private advance(partition: number, position: number): void {
+    this.positionByPartition.set(partition, position);
+    if (this.ends !== null && position >= this.ends.get(partition)!) this.unfinished.delete(partition);
+  }
+
+  /** The value of `promise`; undefined if the loop was woken first, TIMED_OUT after `timeoutMs`. */
+  private waitFor<T>(promise: Promise<T>, timeoutMs?: number): Promise<T | undefined | typeof TIMED_OUT> {
+    let timer: NodeJS.Timeout | undefined;
+    return new Promise<T | undefined | typeof TIMED_OUT>((resolve, reject) => {
       this.wake = () => resolve(undefined);
+      if (timeoutMs !== undefined) timer = setTimeout(() => resolve(TIMED_OUT), timeoutMs);
       promise.then(resolve, reject);
     }).finally(() => {
       this.wake = null;
+      clearTimeout(timer);
     });
   }
 
-  private reachedEnd(): boolean {
-    if (this.ends === null) return false;
-    for (const [partition, end] of this.ends) {
-      if ((this.positionByPartition.get(partition) ?? -1) < end) return false;
-    }
-    return true;
-  }
-
-  /** The timer's check, with the consumer's positions, which also move past offsets without records. */
+  /**
+   * The timer's check, with the consumer's positions, which also move past offsets without
+   * records. A partition whose consumer position is at its end with nothing queued may still have
+   * its last batch on the way to the queue (handed over, not yet taken): only a second check that
+   * finds it so, with nothing emitted in between, finishes it.
+   */
   private async checkEnd(): Promise<void> {
-    if (this.endFound || this.halted) return;
+    if (this.halted || this.unfinished.size === 0) return;
     let lags;
     try {
       lags = await this.consumer.lag();
     } catch {
       return; // Closing; the loop finds out by itself.
     }
-    const reached = new Map(lags.map((lag) => [lag.partition, lag.position ?? -1]));
-    for (const [partition, end] of this.ends!) {
-      const position = Math.max(reached.get(partition) ?? -1, this.positionByPartition.get(partition) ?? -1);
-      if (position < end) return;
+    let finished = false;
+    for (const lag of lags) {
+      const { partition, position } = lag;
+      if (!this.unfinished.has(partition)) continue;
+      const emitted = this.positionByPartition.get(partition) ?? -1;
+      if (position === null || position < this.ends!.get(partition)! || this.queues.has(partition)) {
+        this.seemFinished.delete(partition);
+      } else if (this.seemFinished.get(partition) === emitted) {
+        this.unfinished.delete(partition);
+        finished = true;
+      } else {
+        this.seemFinished.set(partition, emitted);
+      }
     }
-    this.endFound = true;
-    this.wake?.();
+    if (finished) this.wake?.();
   }
 }

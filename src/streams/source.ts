@@ -88,7 +88,7 @@ export function sourceOn<K, V>(binding: StreamBinding | undefined, topic: string
       }
       const ends = parsed.to === 'end' ? await endOffsets(bound.client, topic, session.partitions) : null;
       if (ended) return;
-      reader = new SourceReader<K, V>(topic, session.consumer, (record) => subscriber.next(record as StreamRecord<K, V>), bound.flow, ends, !session.grouped);
+      reader = new SourceReader<K, V>(topic, session.consumer, (record) => subscriber.next(record as StreamRecord<K, V>), bound.flow, session.partitions, ends, !session.grouped);
       session.attach(reader);
       if ((await reader.read()) === 'end') subscriber.complete();
     };

@@ -2,7 +2,7 @@
  * `source()` on a real runtime in a temp dir, bound on the main thread: positions, bounded reads,
  * lazy serdes, unsubscribing, and which runtime it binds to.
  */
-import { firstValueFrom, lastValueFrom, take, toArray } from 'rxjs';
+import { firstValueFrom, lastValueFrom, take, tap, toArray } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import type { Serde } from '../../src/client/serde.js';
 import { TributaryError } from '../../src/errors.js';
@@ -82,15 +82,44 @@ describe('source()', () => {
         return JSON.parse(bytes!.toString());
       },
     };
-    // Partitions are read batch by batch, one after the other: the watermark must leave room for the other partition's older records.
-    const windowed = window(tumbling('50s'), { maxOutOfOrderness: '1h' });
-    const results = await lastValueFrom(source('lazy', { serde: counting, keySerde: 'string', to: 'end' }).pipe(windowed, count(), toArray()));
+    const results = await lastValueFrom(source('lazy', { serde: counting, keySerde: 'string', to: 'end' }).pipe(window(tumbling('50s')), count(), toArray()));
     expect(parsed).toBe(0);
     expect(results.reduce((sum, r) => sum + r.value, 0)).toBe(200);
     expect(new Set(results.map((r) => r.key))).toEqual(new Set(['k0', 'k1', 'k2', 'k3', 'k4', 'k5', 'k6']));
     const records = await lastValueFrom(source('lazy', { serde: counting, to: 'end' }).pipe(toArray()));
     expect(records.map((r) => r.value.i).sort((a, b) => a - b)).toEqual(Array.from({ length: 200 }, (_, i) => i));
     expect(parsed).toBe(200);
+  });
+
+  it('merges its partitions in timestamp order, so a window allowing no disorder loses nothing', async () => {
+    const rt = await openRuntime({ dir: newDir(), threads: 2 });
+    await rt.admin.createTopic('merged', { partitions: 4 });
+    const producer = rt.producer();
+    // 40,000 records 10 ms apart, dealt round-robin: each partition in order, the partitions interleaved in time.
+    for (let from = 0; from < 40_000; from += 10_000) {
+      await producer.send({ topic: 'merged', messages: Array.from({ length: 10_000 }, (_, j) => ({ value: 'x', timestamp: (from + j) * 10, partition: (from + j) % 4 })) });
+    }
+    await producer.disconnect();
+    const times: number[] = [];
+    const windowed = window(tumbling('1s'));
+    const late: unknown[] = [];
+    const lateSubscription = windowed.late$.subscribe((record) => late.push(record));
+    const counts = await lastValueFrom(
+      source('merged', { to: 'end' }).pipe(
+        tap((record) => times.push(record.timestamp)),
+        windowed,
+        count(),
+        toArray(),
+      ),
+    );
+    lateSubscription.unsubscribe();
+    expect(times).toHaveLength(40_000);
+    expect(times.every((time, i) => i === 0 || time >= times[i - 1])).toBe(true);
+    expect(late).toEqual([]);
+    expect(counts.reduce((sum, result) => sum + result.value, 0)).toBe(40_000);
+    // Unbounded, the same: each partition is waited for until its first batch says how far behind it is.
+    const unbounded = await lastValueFrom(source('merged').pipe(take(40_000), toArray()));
+    expect(unbounded.every((record, i) => i === 0 || record.timestamp >= unbounded[i - 1].timestamp)).toBe(true);
   });
 
   it('json and string serdes by name', async () => {
