@@ -175,7 +175,8 @@ export class SourceReader<K, V> implements RunningSource {
       this.active = this.active.filter((queue) => queue.partition !== partition);
       this.lagging.delete(partition);
       this.stalled.delete(partition);
-      this.full.delete(partition);
+      // The consumer keeps a pause across assignments: the partition must not come back paused.
+      if (this.full.delete(partition)) this.consumer.resume([{ topic: this.topic, partitions: [partition] }]);
     }
   }
 
