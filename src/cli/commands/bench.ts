@@ -1,6 +1,6 @@
 /**
  * `tributary bench`: runs one of the benchmarks in `bench/` (the same programs as `npm run
- * bench`, `bench:log` and `bench:scaling`) in a child process, forwarding its arguments. Each
+ * bench`, `bench:log`, `bench:scaling`, ...) in a child process, forwarding its arguments. Each
  * benchmark draws its own progress line with the rate it measures, prints its table, and writes
  * its JSON under bench/results/; with `--json` the table goes to stderr and that JSON to stdout.
  */
@@ -23,13 +23,17 @@ const BENCHMARKS: Readonly<Record<string, Benchmark>> = {
   'produce-consume': { file: 'bench/produce-consume.ts', results: 'produce-consume' },
   log: { file: 'bench/log.ts', results: 'log' },
   scaling: { file: 'bench/partition-scaling.ts', results: 'partition-scaling' },
+  'producer-path': { file: 'bench/producer-path.ts', results: 'producer-path' },
+  rebalance: { file: 'bench/rebalance.ts', results: 'rebalance' },
+  'windowed-count': { file: 'bench/windowed-count.ts', results: 'windowed-count' },
+  'windowed-count-operators': { file: 'bench/windowed-count-operators.ts', results: 'windowed-count-operators' },
 };
 const DEFAULT = 'produce-consume';
 /** Our flags, which the benchmark never sees. */
 const OWN_FLAGS = ['--json', '--verbose'];
 
 export default defineCommand({
-  usage: ['[produce-consume|log|scaling] [BENCHMARK OPTIONS...] [--json]'],
+  usage: ['[produce-consume|log|scaling|producer-path|rebalance|windowed-count|windowed-count-operators] [BENCHMARK OPTIONS...] [--json]'],
   about:
     `Runs a benchmark (default ${DEFAULT}) with the options given after its name, e.g. 'tributary bench log --records 100000 --repeats 1'. ` +
     'The benchmarks need the source checkout (they are not in the published package). What each measures, and its options:\n\n' +
