@@ -112,8 +112,14 @@ export class ThreadClient implements PartitionClient {
     const pending = this.local.get(response.id);
     if (pending === undefined) return;
     this.local.delete(response.id);
-    if (response.ok) pending.resolve(response.result);
-    else pending.reject(TributaryError.fromJSON(response.error));
+    // On a later turn of the event loop, as an answer through a port arrives: a host answers a local
+    // request within the same turn, so a client that loops on local answers (a consumer re-fetching
+    // while its budget is full) would otherwise run on microtasks alone and starve every timer and
+    // the very delivery that frees its budget.
+    setImmediate(() => {
+      if (response.ok) pending.resolve(response.result);
+      else pending.reject(TributaryError.fromJSON(response.error));
+    });
   }
 
   /** Fails every call still waiting with CLOSED; later calls fail at once. */

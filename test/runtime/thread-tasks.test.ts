@@ -23,6 +23,23 @@ describe('thread tasks', () => {
     expect(new Set(partitions.flat().map((record) => record.value!.toString()))).toEqual(new Set(['from slot 1']));
   });
 
+  it('consume more than the consumer-wide byte budget from their own partitions (answers to local calls do not starve the event loop)', async () => {
+    const rt = await openRuntime({ dir: newDir(), threads: 2 });
+    // 24 partitions of 4,000 records of ~1 KiB: 12 MiB a thread, past a consumer's 10 MiB budget, so delivery must free budget.
+    await rt.admin.createTopic('big', { partitions: 24 });
+    await rt.admin.createTopic('reads', { partitions: 1 });
+    const producer = rt.producer();
+    const value = 'x'.repeat(1000);
+    for (let round = 0; round < 4; round++) {
+      await producer.send({ topic: 'big', messages: Array.from({ length: 24_000 }, (_, i) => ({ value, partition: i % 24 })) });
+    }
+    await producer.disconnect();
+    const tasks = await Promise.all([0, 1].map((slot) => rt.runtime.startThreadTask(slot, { moduleUrl, exportName: 'consumeLocal', input: { topic: 'big', count: 48_000, resultsTopic: 'reads' } })));
+    await Promise.all(tasks.map((task) => task.done));
+    const reads = (await readTopic(rt, 'reads')).flat().map((record) => record.value!.toString());
+    expect(reads.sort()).toEqual(['slot 0 read 48000', 'slot 1 read 48000']);
+  });
+
   it('report a failure, and refuse a module without the export', async () => {
     const rt = await openRuntime({ dir: newDir(), threads: 1 });
     const failing = await rt.runtime.startThreadTask(0, { moduleUrl, exportName: 'fail' });
