@@ -50,3 +50,29 @@ describe('README code blocks', () => {
     });
   });
 });
+
+/**
+ * The README's command-line lines (`npm run tributary -- …`) run in order, in one fresh directory,
+ * as a user would type them one after another; `npm run tributary --` becomes the bin itself, which
+ * is what that script runs. Each must succeed.
+ */
+const commandLines = [...readme.matchAll(/```sh\n([\s\S]*?)```/g)]
+  .flatMap((match) => match[1].split('\n'))
+  .filter((line) => line.includes('npm run tributary -- '));
+
+describe('README command lines', () => {
+  it('has command lines to check', () => {
+    expect(commandLines.length).toBeGreaterThan(0);
+  });
+
+  it('run one after another in a fresh directory', async () => {
+    const dir = fs.mkdtempSync(path.join(workDir, 'cli-'));
+    const bin = path.join(root, 'bin', 'tributary.mjs');
+    for (const line of commandLines) {
+      const command = line.replaceAll('npm run tributary -- ', `"${process.execPath}" "${bin}" `);
+      await run('bash', ['-c', `set -o pipefail; ${command}`], { cwd: dir, timeout: 60_000 }).catch((error: Error) => {
+        throw new Error(`README line failed: ${line}\n${error.message}`);
+      });
+    }
+  });
+});
