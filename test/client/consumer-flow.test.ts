@@ -46,6 +46,24 @@ function unavailable(): TributaryError {
   return new TributaryError('PARTITION_UNAVAILABLE', 'the worker owning the partition died');
 }
 
+
+/**
+ * Runs `consumer` with a handler that takes a turn of the event loop per message (a slow
+ * application), recording the most bytes the consumer held (buffered + reserved) at any delivery.
+ */
+async function runSlowly(consumer: Consumer, onDelivered: (delivered: number) => unknown = () => undefined): Promise<{ delivered: number; peak: number }> {
+  const seen = { delivered: 0, peak: 0 };
+  await consumer.run({
+    eachMessage: async () => {
+      const { bufferedBytes, reservedBytes } = consumer.metrics();
+      seen.peak = Math.max(seen.peak, bufferedBytes + reservedBytes);
+      onDelivered(++seen.delivered);
+      await new Promise((resolve) => setImmediate(resolve));
+    },
+  });
+  return seen;
+}
+
 describe('long-poll', () => {
   test('a consumer at the log end waits in one fetch and gets a later record at once', async () => {
     const client = fakeClient();
@@ -217,21 +235,11 @@ describe('flow control', () => {
     for (let i = 0; i < 40; i++) produce();
     const consumer = track(new Consumer(client, { maxBytesPerPartition, maxWaitTimeInMs: 20 }));
     await consumer.subscribe({ topic: 't', fromBeginning: true });
-    let delivered = 0;
-    let peak = 0;
-    await consumer.run({
-      eachMessage: async () => {
-        const { bufferedBytes, reservedBytes } = consumer.metrics();
-        peak = Math.max(peak, bufferedBytes + reservedBytes);
-        delivered++;
-        if (delivered % 50 === 0) produce();
-        await new Promise((resolve) => setImmediate(resolve));
-      },
-    });
-    await waitUntil(() => delivered >= 3000, 8000, '3000 deliveries');
+    const slow = await runSlowly(consumer, (delivered) => delivered % 50 === 0 && produce());
+    await waitUntil(() => slow.delivered >= 3000, 8000, '3000 deliveries');
     expect(produced).toBeGreaterThan(20 * 2 * maxBytesPerPartition);
-    expect(peak).toBeGreaterThan(maxBytesPerPartition);
-    expect(peak).toBeLessThanOrEqual(2 * maxBytesPerPartition + batchBytes);
+    expect(slow.peak).toBeGreaterThan(maxBytesPerPartition);
+    expect(slow.peak).toBeLessThanOrEqual(2 * maxBytesPerPartition + batchBytes);
   });
 
   test('the consumer-wide maxBytes bounds all partitions together', async () => {
@@ -243,18 +251,9 @@ describe('flow control', () => {
     const maxBytes = 12 * 1024;
     const consumer = track(new Consumer(client, { maxBytes, maxBytesPerPartition: 8 * 1024, maxWaitTimeInMs: 20 }));
     await consumer.subscribe({ topic: 't', fromBeginning: true });
-    let delivered = 0;
-    let peak = 0;
-    await consumer.run({
-      eachMessage: async () => {
-        const { bufferedBytes, reservedBytes } = consumer.metrics();
-        peak = Math.max(peak, bufferedBytes + reservedBytes);
-        delivered++;
-        await new Promise((resolve) => setImmediate(resolve));
-      },
-    });
-    await waitUntil(() => delivered === 4 * 20 * 20, 8000, 'every record');
-    expect(peak).toBeLessThanOrEqual(maxBytes + batchBytes);
+    const slow = await runSlowly(consumer);
+    await waitUntil(() => slow.delivered === 4 * 20 * 20, 8000, 'every record');
+    expect(slow.peak).toBeLessThanOrEqual(maxBytes + batchBytes);
   });
 
   test('partitions are consumed concurrently, each in order', async () => {
