@@ -28,7 +28,8 @@
  *
  * ## Reads
  *
- * `read` returns whole batches in a fresh buffer the caller owns (safe to keep or transfer), each
+ * `read` returns whole batches as the only view of a fresh ArrayBuffer the caller owns (safe to
+ * keep, or to transfer whole to another thread), each
  * one's length, magic, CRC32C and offsets verified on the way out, so a corrupt byte is never
  * served and decoders may skip their own CRC check. Verifying costs one CRC32C pass over the
  * bytes (several GB/s), far below the cost of decoding them.
@@ -110,8 +111,9 @@ export interface AppendResult {
 export interface ReadResult {
   /**
    * Whole batches in offset order, starting with the batch that holds the requested offset (it
-   * may begin before it, as in Kafka); empty at the log end offset. CRC-verified; the caller owns
-   * the buffer.
+   * may begin before it, as in Kafka); empty at the log end offset. CRC-verified; the only view of
+   * an ArrayBuffer the caller owns (a few bytes of it may lie outside the view), so it can be
+   * transferred whole.
    */
   readonly bytes: Buffer;
   /** Offset after the last returned batch, where a sequential reader continues; the requested offset when `bytes` is empty. */

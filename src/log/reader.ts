@@ -30,7 +30,11 @@ export interface BatchLocation {
 }
 
 export interface BatchRead {
-  /** Whole, CRC-verified batches; a fresh buffer the caller owns. */
+  /**
+   * Whole, CRC-verified batches: the only view of a fresh ArrayBuffer, which the caller owns and
+   * may transfer to another thread whole. The ArrayBuffer may hold a few bytes before the view
+   * (see io-buffer.ts) and, after it, up to an eighth of its length (the start of a cut batch).
+   */
   readonly bytes: Buffer;
   /** Offset after the last returned batch. */
   readonly nextOffset: number;
@@ -114,7 +118,13 @@ export class LogReader {
     this.cachedOffset = expected;
     this.cachedSegment = last.segment;
     this.cachedPosition = last.position + p - last.outStart;
-    return { bytes: out.subarray(0, p), nextOffset: expected };
+    if (length - p <= p >> 3) return { bytes: out.subarray(0, p), nextOffset: expected };
+    // The bytes after the last whole batch (one cut by maxBytes) would stay in the ArrayBuffer the
+    // caller holds; when they are more than an eighth of the batches, the batches move into a
+    // buffer of their own size, so that what a reader holds is, to within an eighth, what it counts.
+    const bytes = allocIoBuffer(p);
+    out.copy(bytes, 0, 0, p);
+    return { bytes, nextOffset: expected };
   }
 
   /**

@@ -13,7 +13,6 @@
  */
 import { TributaryError } from '../errors.js';
 import {
-  transferListFor,
   type AppendResponse,
   type FetchResponse,
   type PartitionRef,
@@ -190,8 +189,9 @@ export class PartitionHost {
             this.fail(id, outcome.error, actor);
             return;
           }
-          const bytes = ownedBytes(outcome.result.bytes);
-          this.respond({ id, ok: true, result: { ...outcome.result, bytes } }, transferListFor(bytes), actor);
+          // A log read is the only view of its ArrayBuffer (see Log.read): the whole ArrayBuffer is
+          // transferred, and the view's offset and length travel with it, instead of a copy.
+          this.respond({ id, ok: true, result: outcome.result }, [outcome.result.bytes.buffer as ArrayBuffer], actor);
         });
         return;
       }
@@ -319,15 +319,6 @@ export class PartitionHost {
 
 function keyOf(ref: PartitionRef): string {
   return `${ref.topic}/${ref.partition}`;
-}
-
-/**
- * Bytes whose ArrayBuffer can be transferred: the log's read buffer may be a view into a larger
- * or pooled allocation, which `transferListFor` refuses, so such bytes are copied once into
- * their own ArrayBuffer.
- */
-function ownedBytes(bytes: Uint8Array): Uint8Array {
-  return transferListFor(bytes).length > 0 ? bytes : new Uint8Array(bytes);
 }
 
 /** Errors cross the thread as TributaryErrors; anything else escaping the log is a storage failure. */

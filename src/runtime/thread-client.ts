@@ -15,7 +15,6 @@
 import type { MessagePort } from 'node:worker_threads';
 import { TributaryError } from '../errors.js';
 import {
-  transferListFor,
   type ClientRequestType,
   type GroupRef,
   type MetadataSnapshot,
@@ -160,7 +159,11 @@ export class ThreadClient implements PartitionClient {
   }
 }
 
-/** The uplink answer for a settled call, with fetched bytes transferred rather than copied. */
+/**
+ * The uplink answer for a settled call, with fetched bytes transferred rather than copied: they
+ * arrived from the partition's thread as the only view of a transferred ArrayBuffer (see
+ * Log.read), which moves on whole, the view's offset and length with it.
+ */
 export function uplinkAnswer(id: number, outcome: { ok: true; result: unknown } | { ok: false; error: unknown }): { answer: UplinkAnswer; transfer: ArrayBuffer[] } {
   if (!outcome.ok) {
     const error = TributaryError.is(outcome.error)
@@ -169,7 +172,7 @@ export function uplinkAnswer(id: number, outcome: { ok: true; result: unknown } 
     return { answer: { id, ok: false, error: error.toJSON() }, transfer: [] };
   }
   const bytes = (outcome.result as { bytes?: unknown } | null)?.bytes;
-  return { answer: { id, ok: true, result: outcome.result }, transfer: bytes instanceof Uint8Array ? transferListFor(bytes) : [] };
+  return { answer: { id, ok: true, result: outcome.result }, transfer: bytes instanceof Uint8Array ? [bytes.buffer as ArrayBuffer] : [] };
 }
 
 function closedError(): TributaryError {

@@ -307,6 +307,23 @@ describe('read', () => {
     log.flush();
     expect(bytes.equals(copy)).toBe(true);
   });
+
+  it('returns each read in an ArrayBuffer of its own, holding at most an eighth more than the batches', () => {
+    const log = openLog(newDir());
+    const batches = [batchAt(0, 2), batchAt(2, 40), batchAt(42, 2), batchAt(44, 2)];
+    for (const batch of batches) log.append(batch);
+    const small = [log.read(0, 0).bytes, log.read(2, 0).bytes];
+    // Small reads are not slices of a shared pool, which a transfer would take from every other user.
+    expect(small[0].buffer).not.toBe(small[1].buffer);
+    // The first batch and the start of the big second one are read; the cut batch's bytes do not stay behind it.
+    const cut = log.read(0, batches[0].length + batches[1].length - 1).bytes;
+    expect(cut.equals(batches[0])).toBe(true);
+    // Two whole batches and the start of a third the size of one of them: kept as read.
+    const kept = log.read(42, batches[2].length * 2 + 1);
+    for (const { bytes } of [...small.map((bytes) => ({ bytes })), { bytes: cut }, kept]) {
+      expect(bytes.buffer.byteLength - bytes.byteOffset - bytes.length).toBeLessThanOrEqual(bytes.length >> 3);
+    }
+  });
 });
 
 describe('offsetForTimestamp', () => {

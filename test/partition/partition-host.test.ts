@@ -63,9 +63,7 @@ describe('PartitionHost requests', () => {
     const fetched = fetchResult(posted);
     expect(values(fetched.bytes)).toEqual(['a:0', 'a:1', 'a:2', 'b:0', 'b:1']);
     expect(fetched).toMatchObject({ nextOffset: 5, highWatermark: 5, logStartOffset: 0 });
-    // The bytes own their ArrayBuffer, which travels in the transfer list.
-    expect(fetched.bytes.byteOffset).toBe(0);
-    expect(fetched.bytes.byteLength).toBe(fetched.bytes.buffer.byteLength);
+    // The bytes' own ArrayBuffer travels in the transfer list, whole rather than copied.
     expect(posted.transfer).toEqual([fetched.bytes.buffer]);
 
     expect(await host.request('listOffsets', { ...ref, spec: 'earliest' })).toEqual({ offset: 0, timestamp: -1 });
