@@ -101,7 +101,7 @@ export class StoreChangelog {
           if (record.offset < committedEnd) replayed.push(change);
           else overwritten.set(record.key!.toString('latin1'), change);
         };
-        await new SourceReader(this.topic, consumer, collect, new FlowControl(), [this.partition], new Map([[this.partition, end]]), true).read();
+        await new SourceReader(this.topic, consumer, collect, new FlowControl(), [this.partition], new Map([[this.partition, end]]), null, true).read();
       } finally {
         await consumer.disconnect();
       }

@@ -18,6 +18,7 @@ import { TributaryError } from '../errors.js';
 import type { OffsetCommitEntry } from '../runtime/messages.js';
 import type { PartitionClient } from '../runtime/partition-client.js';
 import type { AggregationStore } from './aggregation/aggregate-with.js';
+import type { EndMarkerSpec, EndMarkerState } from './end-markers.js';
 import type { FlowControl } from './flow-control.js';
 
 /** Where a source starts reading a partition that has no committed position. */
@@ -30,6 +31,8 @@ export interface SourceRequest<K, V> {
   readonly topic: string;
   readonly serde: ConsumerOptions<K, V>['serde'];
   readonly from: SourcePosition;
+  /** For the reader of a repartition topic: it ends once every writer's end marker was read (see end-markers.ts). */
+  readonly endMarkers?: EndMarkerSpec;
 }
 
 /** A source's reading of its topic, as its binding set it up. */
@@ -39,6 +42,8 @@ export interface SourceSession<K, V> {
   readonly partitions: readonly number[];
   /** True in a task: the consumer is a group member whose commits the task makes, so it must not commit by itself. */
   readonly grouped: boolean;
+  /** The end markers the task's last commit had read, for a repartition reader of this run. */
+  readonly restoredEndMarkers?: EndMarkerState;
   /** Registers the running source with the task, for its commits; nothing outside a task. */
   attach(source: RunningSource): void;
   /** The source ended (completed, failed or unsubscribed). Outside a task the consumer is disconnected; a task closes its consumers after its last commit. */
@@ -50,12 +55,22 @@ export interface RunningSource {
   readonly topic: string;
   /** The next offset of each partition after the last record emitted: what a commit may cover. */
   positions(): OffsetCommitEntry[];
+  /** A repartition reader's end markers read up to those positions; null for other sources. */
+  endMarkers(): EndMarkerState | null;
   /** Stops pulling batches; records already emitted stay emitted. */
   halt(): void;
   /** Halts and lets the consumer's iteration go, so that a rebalance need not wait for it; before the consumer is disconnected. */
   release(): Promise<void>;
   /** Forgets the positions of partitions taken away by a rebalance (committed first). */
   forget(partitions: readonly number[]): void;
+}
+
+/** A repartition's internal topic, and how its writers mark the end of their input. */
+export interface RepartitionTarget {
+  readonly topic: string;
+  readonly markers: EndMarkerSpec;
+  /** This task's index among the writers. */
+  readonly writer: number;
 }
 
 /** What a task needs from a running sink. */
@@ -71,6 +86,12 @@ export interface StreamBinding {
   readonly flow: FlowControl;
   /** A source was made for `topic` while the pipeline was built; the answer goes back in its request. */
   declareSource(topic: string): number;
+  /**
+   * A `repartition()` was made while the pipeline was built (in order, `name` undefined for a
+   * generated one): where its records go. Only the bindings of a run have it; elsewhere records
+   * are re-keyed in place (see repartition.ts).
+   */
+  repartition?(name: string | undefined, partitions: number | undefined): RepartitionTarget;
   /** A state store was made while the pipeline was built (see stores.ts); in a task it is restored and logged. */
   registerStore(store: AggregationStore): void;
   openSource<K, V>(request: SourceRequest<K, V>): Promise<SourceSession<K, V>>;

@@ -28,6 +28,7 @@ export type { JoinOperator, StreamTableJoinOptions, StreamStreamJoinOptions } fr
 export type { StreamStreamJoinStores } from './join/stream-stream-join.js';
 export * from './state/index.js';
 export { source, type SourceOptions, type SourcePosition } from './source.js';
+export { repartition, type RepartitionOptions, type RepartitionedValue } from './repartition.js';
 export { sink, type SinkOptions } from './sink.js';
 export { windowStore, keyValueStore, sessionStore } from './stores.js';
 export type { RunHandle, RunOptions, TaskState, TaskStatus } from './run.js';

@@ -27,7 +27,7 @@ async function runIncarnation(task: TaskBinding, input: PipelineTaskInput, signa
   let outcome: Outcome = 'done';
   try {
     const pipeline = await buildPipeline(input.moduleUrl, task);
-    await task.restoreStores();
+    await task.restore();
     if (signal.aborted) return outcome;
     outcome = await Promise.race([drive(task, pipeline, input.commitIntervalMs, signal), task.lost.then((): Outcome => 'lost')]);
     return outcome;

@@ -20,8 +20,11 @@
  *
  * Before starting tasks, the pipeline is built once on this thread: that checks the module, its
  * source topics (which must exist) and its stores, whose changelog topics are created here
- * (compacted, one partition per task). A run with stores cannot change its parallelism later.
+ * (compacted, one partition per task), as are its repartitions' topics (see repartition.ts;
+ * records are deleted from them as tasks commit). A run with stores cannot change its parallelism
+ * later.
  */
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Producer } from '../client/producer.js';
@@ -31,13 +34,14 @@ import type { Runtime } from '../runtime/runtime.js';
 import type { ThreadTaskHandle } from '../runtime/task-supervisor.js';
 import type { AggregationStore } from './aggregation/aggregate-with.js';
 import { changelogTopic } from './changelog.js';
-import type { SourceSession, StreamBinding } from './context.js';
+import type { RepartitionTarget, SourceSession, StreamBinding } from './context.js';
 import { FlowControl } from './flow-control.js';
+import { NAME_RULE, isStreamName, repartitionTopic } from './names.js';
 import { buildPipeline, pipelineModuleUrl } from './pipeline-module.js';
 import type { PipelineTaskInput } from './task-binding.js';
 
 const parseRunOptions = defineOptions('run', {
-  name: { type: 'custom', expected: "a name of 1 to 100 of a-z A-Z 0-9 . _ -", is: (value): value is string => typeof value === 'string' && /^[a-zA-Z0-9._-]{1,100}$/.test(value), default: undefined },
+  name: { type: 'custom', expected: `a name of ${NAME_RULE}`, is: isStreamName, default: undefined },
   parallelism: { type: 'integer', min: 1, max: 1024, default: undefined },
   commitIntervalMs: { type: 'integer', min: 1, max: 2_147_483_647, default: 30_000 },
 });
@@ -75,15 +79,17 @@ export async function runPipeline(runtime: Runtime, module: string | URL, option
   const moduleUrl = pipelineModuleUrl(module);
   const name = parsed.name ?? defaultName(moduleUrl);
   const parallelism = parsed.parallelism ?? runtime.threads;
-  const plan = new PlanningBinding(runtime);
+  const plan = new PlanningBinding(runtime, name);
   await buildPipeline(moduleUrl, plan);
+  await createRepartitionTopics(runtime, plan.repartitions);
   for (const topic of plan.topics) runtime.topic(topic);
   await createChangelogs(runtime, name, plan.stores, parallelism);
+  const runId = `${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
 
   const handles: ThreadTaskHandle[] = [];
   try {
     for (let index = 0; index < parallelism; index++) {
-      const input: PipelineTaskInput = { moduleUrl, name, index, parallelism, threads: runtime.threads, commitIntervalMs: parsed.commitIntervalMs };
+      const input: PipelineTaskInput = { runId, moduleUrl, name, index, parallelism, threads: runtime.threads, commitIntervalMs: parsed.commitIntervalMs };
       handles.push(await runtime.startThreadTask(index % runtime.threads, { moduleUrl: TASK_MODULE, exportName: 'runPipelineTask', input }));
     }
   } catch (error) {
@@ -140,17 +146,39 @@ class Run implements RunHandle {
   }
 }
 
+/** An internal topic a run's repartition needs. */
+interface PlannedRepartition {
+  readonly topic: string;
+  readonly partitions: number;
+}
+
 /**
- * The binding of the build on the main thread, which only learns what the pipeline reads and
- * which stores it keeps; it is never subscribed.
+ * The binding of the build on the main thread, which only learns what the pipeline reads, which
+ * stores it keeps and where it repartitions; it is never subscribed.
  */
 class PlanningBinding implements StreamBinding {
   readonly name = 'the planning of a run';
   readonly flow = new FlowControl();
   readonly topics: string[] = [];
   readonly stores: AggregationStore[] = [];
+  readonly repartitions: PlannedRepartition[] = [];
 
-  constructor(readonly client: Runtime) {}
+  constructor(
+    readonly client: Runtime,
+    private readonly runName: string,
+  ) {}
+
+  /** Its topic, and by default as many partitions as the most of the sources made before it (Kafka Streams' rule). */
+  repartition(name: string | undefined, partitions: number | undefined): RepartitionTarget {
+    const topic = repartitionTopic(this.runName, name, this.repartitions.length);
+    if (this.repartitions.some((planned) => planned.topic === topic)) {
+      throw new TributaryError('INVALID_CONFIG', `the pipeline makes two repartitions with topic '${topic}'; each needs its own name (it names its topic)`, { field: 'name', value: name });
+    }
+    const upstream = this.topics.map((source) => this.repartitions.find((planned) => planned.topic === source)?.partitions ?? this.client.storedTopic(source)?.partitions ?? 1);
+    this.repartitions.push({ topic, partitions: partitions ?? Math.max(1, ...upstream) });
+    // Only its topic matters here: the planning build is never subscribed.
+    return { topic, markers: { run: '', writers: 0 }, writer: 0 };
+  }
 
   declareSource(topic: string): number {
     this.topics.push(topic);
@@ -188,6 +216,13 @@ function notRunning(): TributaryError {
   return new TributaryError('INVALID_REQUEST', 'a pipeline built by rt.run() on the main thread is only planned: it runs in its tasks', {});
 }
 
+/** Creates the repartition topics that do not exist yet; one that exists keeps its partitions (records are placed by the partition count they find). */
+async function createRepartitionTopics(runtime: Runtime, repartitions: readonly PlannedRepartition[]): Promise<void> {
+  for (const { topic, partitions } of repartitions) {
+    if (runtime.storedTopic(topic) === undefined) await runtime.admin.createTopic(topic, { partitions });
+  }
+}
+
 async function createChangelogs(runtime: Runtime, name: string, stores: readonly AggregationStore[], parallelism: number): Promise<void> {
   for (const store of stores) {
     const topic = changelogTopic(name, store.name);
@@ -206,7 +241,7 @@ async function createChangelogs(runtime: Runtime, name: string, stores: readonly
 
 function defaultName(moduleUrl: string): string {
   const base = path.basename(new URL(moduleUrl).pathname).replace(/\.[^.]*$/, '');
-  if (!/^[a-zA-Z0-9._-]{1,100}$/.test(base)) {
+  if (!isStreamName(base)) {
     throw new TributaryError('INVALID_CONFIG', `rt.run() needs a name option: the module's file name ${describeValue(base)} cannot name a run`, { field: 'name', value: base });
   }
   return base;

@@ -8,8 +8,9 @@
  * ```
  *
  * Each element becomes one record:
- * - a record `{ key?, value, headers?, timestamp?, partition? }` (a `StreamRecord` from `source()`
- *   too: it keeps its key, value, headers, timestamp and partition number);
+ * - a record `{ key?, value, headers?, timestamp?, partition? }`; a record read from a topic (a
+ *   `StreamRecord`, which has an `offset`) keeps its key, value, headers and timestamp, but not its
+ *   partition number: it is partitioned by key, as Kafka Streams' `to()` does;
  * - a windowed result `{ key, window, value }`: the record key is the result's key, the value
  *   `{ window: { start, end }, value, final }`, the timestamp the window's start;
  * - a keyed result `{ key, value }` (after `groupByKey()`): a record of that key and value.
@@ -22,9 +23,8 @@
  *   `compression`...). Its `bufferMemory` (default 32 MiB) is also the sink's backpressure
  *   bound: past it, the pipeline's sources stop reading until acknowledgements catch up.
  *
- * Records are sent once per job (the records of one source batch go out as one send); a partition
- * from an element overrides the producer's partitioner, so a record read from one topic keeps its
- * partition number in the next; map it away to partition by key again.
+ * Records are sent once per job (the records of one source batch go out as one send); the
+ * `partition` of an element not read from a topic overrides the producer's partitioner.
  */
 import { Observable, type OperatorFunction } from 'rxjs';
 import { parseProducerOptions, type ProducerOptions } from '../client/producer-options.js';
@@ -34,6 +34,7 @@ import { TributaryError } from '../errors.js';
 import { defineOptions, describeValue } from '../runtime/options.js';
 import { defaultBinding, taskBinding, type StreamBinding } from './context.js';
 import { SinkWriter } from './sink-writer.js';
+import { producerOption, serdeOption } from './option-specs.js';
 
 export interface SinkOptions {
   readonly serde?: SerdeName | Serde<any>;
@@ -41,13 +42,11 @@ export interface SinkOptions {
   readonly producer?: ProducerOptions<unknown, unknown>;
 }
 
-const isSerdeLike = (value: unknown): value is SerdeName | Serde<unknown> => typeof value === 'string' || (typeof value === 'object' && value !== null);
-const isPlainObject = (value: unknown): value is object => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 const parseSinkOptions = defineOptions('sink', {
-  serde: { type: 'custom', expected: "'json', 'string', 'bytes' or a Serde", is: isSerdeLike, default: undefined },
-  keySerde: { type: 'custom', expected: "'json', 'string', 'bytes' or a Serde", is: isSerdeLike, default: undefined },
-  producer: { type: 'custom', expected: 'an object of producer options', is: isPlainObject, default: undefined },
+  serde: serdeOption,
+  keySerde: serdeOption,
+  producer: producerOption,
 });
 
 /** Buffers as they are, strings as UTF-8, null and undefined as null, anything else as JSON. */
@@ -75,11 +74,11 @@ export function sinkOn<T>(binding: StreamBinding | undefined, topic: string, opt
   const highWaterBytes = parseProducerOptions(producerOptions as Parameters<typeof parseProducerOptions>[0]).bufferMemory;
   const serializeKey = serializerOf(parsed.keySerde as SerdeName | Serde<unknown> | undefined, 'sink option keySerde');
   const serializeValue = serializerOf(parsed.serde as SerdeName | Serde<unknown> | undefined, 'sink option serde');
-  const toMessage = (element: unknown): { message: ProducerMessage<Buffer | null, Buffer | null>; bytes: number } => {
+  const toMessage = (element: T): SinkMessage => {
     if (typeof element !== 'object' || element === null) {
       throw new TributaryError('INVALID_RECORD', `sink('${topic}') writes objects { key?, value, ... } or windowed results { key, window, value }, got ${describeValue(element)}`, { topic });
     }
-    const { key, value, window, headers, timestamp, partition, final } = element as Record<string, any>;
+    const { key, value, window, headers, timestamp, partition, offset, final } = element as Record<string, any>;
     const windowed = isWindow(window);
     const keyBytes = serializeKey(key);
     const valueBytes = serializeValue(windowed ? { window: { start: window.start, end: window.end }, value, final: final ?? true } : value);
@@ -88,10 +87,33 @@ export function sinkOn<T>(binding: StreamBinding | undefined, topic: string, opt
       value: valueBytes,
       headers,
       timestamp: windowed ? window.start : timestamp,
-      partition,
+      // A read record's partition is where it was, not where it goes.
+      partition: typeof offset === 'number' ? undefined : partition,
     };
     return { message, bytes: (keyBytes?.length ?? 0) + (valueBytes?.length ?? 0) };
   };
+  return writeTo<T>(binding, topic, producerOptions, highWaterBytes, toMessage);
+}
+
+/** A message for the producer and the bytes it holds (for the sink's backpressure). */
+export interface SinkMessage {
+  readonly message: ProducerMessage<Buffer | null, Buffer | null>;
+  readonly bytes: number;
+}
+
+/**
+ * The writing part of a sink, also used by `repartition()`: each element becomes a message by
+ * `toMessage` (a throw fails the stream), `closing` adds messages after the input completes, and
+ * the operator completes once all are acknowledged.
+ */
+export function writeTo<T>(
+  binding: StreamBinding | undefined,
+  topic: string,
+  producerOptions: ProducerOptions<unknown, unknown> | undefined,
+  highWaterBytes: number,
+  toMessage: (element: T) => SinkMessage,
+  closing: () => readonly SinkMessage[] = () => [],
+): OperatorFunction<T, never> {
   return (input) =>
     new Observable<never>((subscriber) => {
       const bound = binding ?? defaultBinding(`sink('${topic}')`);
@@ -110,6 +132,7 @@ export function sinkOn<T>(binding: StreamBinding | undefined, topic: string, opt
         },
         error: (error: unknown) => subscriber.error(error),
         complete: () => {
+          for (const last of closing()) writer.write(last.message, last.bytes);
           writer.flush().then(
             () => subscriber.complete(),
             (error: unknown) => subscriber.error(error),

@@ -18,10 +18,15 @@
  * subscription and ends once each position has reached it. Positions move with batches, and also
  * past offsets that hold no record to deliver (compacted away, control records), which only the
  * consumer's positions show: those are checked every `END_CHECK_MS`.
+ *
+ * The reader of a repartition topic (see repartition.ts) merges as an unbounded source does, and
+ * ends once it has read every writer's end marker in each of its partitions (see end-markers.ts);
+ * markers advance its positions but are not emitted.
  */
 import type { Consumer, ConsumerBatch } from '../client/consumer.js';
 import type { OffsetCommitEntry } from '../runtime/messages.js';
 import type { RunningSource } from './context.js';
+import type { EndMarkerState, EndMarkers } from './end-markers.js';
 import type { FlowControl } from './flow-control.js';
 
 type Record<K, V> = ConsumerBatch<K, V>['messages'][number];
@@ -81,7 +86,7 @@ export class SourceReader<K, V> implements RunningSource {
   /** The values of `queues`, for the merge's scan. */
   private active: PartitionQueue<K, V>[] = [];
   private queuedBatches = 0;
-  /** A bounded source's partitions short of their end. */
+  /** A bounded source's partitions short of their end; a repartition reader's partitions short of some writer's end marker. */
   private readonly unfinished = new Set<number>();
   /** An unbounded source's partitions whose newest batch stopped below the high watermark. */
   private readonly lagging = new Set<number>();
@@ -106,11 +111,14 @@ export class SourceReader<K, V> implements RunningSource {
     partitions: readonly number[],
     /** End offset of each partition a bounded source reads; null for an unbounded source. */
     private readonly ends: ReadonlyMap<number, number> | null,
+    /** The end markers a repartition reader has read; null for other sources. */
+    private readonly markers: EndMarkers | null,
     /** False for a group member whose task commits. */
     private readonly autoCommit: boolean,
   ) {
     if (ends !== null) for (const partition of ends.keys()) this.unfinished.add(partition);
     else for (const partition of partitions) this.lagging.add(partition);
+    if (markers !== null) for (const partition of partitions) if (!markers.finished(partition)) this.unfinished.add(partition);
   }
 
   /** Reads until halted or, bounded, until every partition reached its end. Rejects with the consumer's failure. */
@@ -126,7 +134,10 @@ export class SourceReader<K, V> implements RunningSource {
           this.yieldedAt = performance.now();
         }
         if (this.halted) return 'halted';
-        if (this.ends !== null && this.unfinished.size === 0 && this.queuedBatches === 0) return 'end';
+        if ((this.ends !== null || this.markers !== null) && this.unfinished.size === 0 && this.queuedBatches === 0) {
+          this.park(pending ?? batches.next());
+          return 'end';
+        }
         if (!this.flow.open) {
           await this.waitFor(this.flow.whenOpen());
           continue;
@@ -167,6 +178,10 @@ export class SourceReader<K, V> implements RunningSource {
     return [...this.positionByPartition].map(([partition, offset]) => ({ topic: this.topic, partition, offset }));
   }
 
+  endMarkers(): EndMarkerState | null {
+    return this.markers?.state() ?? null;
+  }
+
   forget(partitions: readonly number[]): void {
     for (const partition of partitions) {
       this.positionByPartition.delete(partition);
@@ -178,6 +193,17 @@ export class SourceReader<K, V> implements RunningSource {
       // The consumer keeps a pause across assignments: the partition must not come back paused.
       if (this.full.delete(partition)) this.consumer.resume([{ topic: this.topic, partitions: [partition] }]);
     }
+  }
+
+  /**
+   * At its end, a source in a task stays its group's member until the task closes (its commits go
+   * through it), but reads nothing more: its topic is paused, and the pull `next` lets go of the
+   * last batch delivered, which would otherwise hold up a rebalance (as when another source of the
+   * task joins later) until the task closes. The pull waits until `release()`.
+   */
+  private park(next: Promise<unknown>): void {
+    this.consumer.pause([{ topic: this.topic }]);
+    next.catch(() => undefined);
   }
 
   /** Whether the merge must have the partition's next records before emitting past them: it has more to read, nothing queued, and has not stalled. */
@@ -243,7 +269,13 @@ export class SourceReader<K, V> implements RunningSource {
         const { records } = batch;
         let next = batch.next;
         // A subscriber may unsubscribe while records are emitted (take(n)), which halts the reader.
-        while (next < records.length && records[next].timestamp <= secondTime && !this.halted) this.emit(records[next++]);
+        if (this.markers === null) {
+          while (next < records.length && records[next].timestamp <= secondTime && !this.halted) this.emit(records[next++]);
+        } else {
+          for (; next < records.length && records[next].timestamp <= secondTime && !this.halted; next++) {
+            if (!this.markers.take(first.partition, records[next].headers)) this.emit(records[next]);
+          }
+        }
         if (next > batch.next) first.emitted = records[next - 1].offset + 1;
         batch.next = next;
         if (next === records.length) {
@@ -274,7 +306,7 @@ export class SourceReader<K, V> implements RunningSource {
 
   private advance(partition: number, position: number): void {
     this.positionByPartition.set(partition, position);
-    if (this.ends !== null && position >= this.ends.get(partition)!) this.unfinished.delete(partition);
+    if (this.ends !== null ? position >= this.ends.get(partition)! : this.markers?.finished(partition)) this.unfinished.delete(partition);
   }
 
   /** The value of `promise`; undefined if the loop was woken first, TIMED_OUT after `timeoutMs`. */

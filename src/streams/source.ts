@@ -31,8 +31,10 @@ import { TributaryError } from '../errors.js';
 import { defineOptions, describeValue } from '../runtime/options.js';
 import type { PartitionClient } from '../runtime/partition-client.js';
 import { defaultBinding, taskBinding, type SourcePosition, type SourceSession, type StreamBinding } from './context.js';
+import { EndMarkers, type EndMarkerSpec } from './end-markers.js';
 import { SourceReader } from './source-reader.js';
 import type { StreamRecord } from './types.js';
+import { serdeOption } from './option-specs.js';
 
 export type { SourcePosition } from './context.js';
 
@@ -43,7 +45,6 @@ export interface SourceOptions<K = Buffer | null, V = Buffer | null> {
   readonly to?: 'end';
 }
 
-const isSerdeLike = (value: unknown): value is SerdeName | Serde<unknown> => typeof value === 'string' || (typeof value === 'object' && value !== null);
 
 export function isSourcePosition(value: unknown): value is SourcePosition {
   if (value === 'earliest' || value === 'latest') return true;
@@ -56,8 +57,8 @@ export function isSourcePosition(value: unknown): value is SourcePosition {
 }
 
 const parseSourceOptions = defineOptions('source', {
-  serde: { type: 'custom', expected: "'json', 'string', 'bytes' or a Serde", is: isSerdeLike, default: undefined },
-  keySerde: { type: 'custom', expected: "'json', 'string', 'bytes' or a Serde", is: isSerdeLike, default: undefined },
+  serde: serdeOption,
+  keySerde: serdeOption,
   from: { type: 'custom', expected: "'earliest', 'latest', { offset: integer >= 0 } or { timestamp: epoch ms }", is: isSourcePosition, default: 'earliest' },
   to: { type: 'enum', values: ['end'], default: undefined },
 });
@@ -67,8 +68,11 @@ export function source<V = Buffer | null, K = Buffer | null>(topic: string, opti
   return sourceOn<K, V>(taskBinding(), topic, options);
 }
 
-/** `source()` bound to `binding`, or, when it is undefined, to the runtime open in this thread when subscribed. */
-export function sourceOn<K, V>(binding: StreamBinding | undefined, topic: string, options: SourceOptions<K, V> | undefined): Observable<StreamRecord<K, V>> {
+/**
+ * `source()` bound to `binding`, or, when it is undefined, to the runtime open in this thread when
+ * subscribed. `endMarkers` makes it the reader of a repartition topic (see repartition.ts).
+ */
+export function sourceOn<K, V>(binding: StreamBinding | undefined, topic: string, options: SourceOptions<K, V> | undefined, endMarkers?: EndMarkerSpec): Observable<StreamRecord<K, V>> {
   if (typeof topic !== 'string' || topic === '') {
     throw new TributaryError('INVALID_CONFIG', `source() needs a topic name, got ${describeValue(topic)}`, { field: 'topic', value: describeValue(topic) });
   }
@@ -81,14 +85,15 @@ export function sourceOn<K, V>(binding: StreamBinding | undefined, topic: string
     let reader: SourceReader<K, V> | undefined;
     let ended = false;
     const read = async (): Promise<void> => {
-      session = await bound.openSource<K, V>({ declaration, topic, serde, from: parsed.from });
+      session = await bound.openSource<K, V>({ declaration, topic, serde, from: parsed.from, ...(endMarkers === undefined ? {} : { endMarkers }) });
       if (ended) {
         await session.close();
         return;
       }
       const ends = parsed.to === 'end' ? await endOffsets(bound.client, topic, session.partitions) : null;
       if (ended) return;
-      reader = new SourceReader<K, V>(topic, session.consumer, (record) => subscriber.next(record as StreamRecord<K, V>), bound.flow, session.partitions, ends, !session.grouped);
+      const markers = endMarkers === undefined ? null : new EndMarkers(endMarkers, session.restoredEndMarkers);
+      reader = new SourceReader<K, V>(topic, session.consumer, (record) => subscriber.next(record as StreamRecord<K, V>), bound.flow, session.partitions, ends, markers, !session.grouped);
       session.attach(reader);
       if ((await reader.read()) === 'end') subscriber.complete();
     };

@@ -12,16 +12,12 @@
  * read (see changelog.ts). Elsewhere it is an in-memory store like the default one: nothing
  * commits input positions outside a task, so there is no point to restore to.
  */
-import { TributaryError } from '../errors.js';
-import { describeValue } from '../runtime/options.js';
 import { taskBinding } from './context.js';
+import { checkStreamName } from './names.js';
 import type { AggregationStore } from './aggregation/aggregate-with.js';
 import { InMemoryKeyValueStore, type KeyValueStore } from './state/key-value-store.js';
 import { InMemorySessionStore, type SessionStore } from './state/session-store.js';
 import { InMemoryWindowStore, type WindowStore } from './state/window-store.js';
-
-/** Store names become part of a topic name. */
-const STORE_NAME = /^[a-zA-Z0-9._-]{1,100}$/;
 
 /** A window store (tumbling, hopping and sliding window aggregations). */
 export function windowStore<K, V>(name: string): WindowStore<K, V> {
@@ -44,11 +40,5 @@ function registered<S extends AggregationStore>(store: S): S {
 }
 
 function checkName(name: string): string {
-  if (typeof name !== 'string' || !STORE_NAME.test(name)) {
-    throw new TributaryError('INVALID_CONFIG', `a store name must be 1 to 100 of a-z A-Z 0-9 . _ - (it names a changelog topic), got ${describeValue(name)}`, {
-      field: 'name',
-      value: describeValue(name),
-    });
-  }
-  return name;
+  return checkStreamName(name, 'store', 'a changelog topic');
 }

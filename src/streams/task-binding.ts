@@ -15,7 +15,8 @@
  * Commits, in Kafka Streams' order: take a snapshot of the sources' positions (the offset after
  * the last record each emitted), flush every sink and changelog (everything those records caused
  * is then acknowledged), then commit the snapshot, with each changelog's end offset as the commit
- * metadata. Commits run every `commitIntervalMs`, before partitions are revoked, when the pipeline
+ * metadata, and the end markers the task's repartition readers have read (see end-markers.ts).
+ * After a commit, the records of repartition topics below the committed offsets are deleted. Commits run every `commitIntervalMs`, before partitions are revoked, when the pipeline
  * completes and when the task is stopped (after its sources stop pulling). Limit: the snapshot
  * covers what the pipeline emitted synchronously from the records read; an asynchronous stage
  * (`delay`, a `mergeMap` over promises) may still hold some of them, and their outputs are covered
@@ -31,12 +32,16 @@ import type { OffsetCommitEntry } from '../runtime/messages.js';
 import type { ThreadClient } from '../runtime/thread-client.js';
 import type { AggregationStore } from './aggregation/aggregate-with.js';
 import { StoreChangelog, changelogTopic } from './changelog.js';
-import type { RunningSink, RunningSource, SourceRequest, SourceSession, StreamBinding } from './context.js';
+import type { RepartitionTarget, RunningSink, RunningSource, SourceRequest, SourceSession, StreamBinding } from './context.js';
+import type { EndMarkerState } from './end-markers.js';
+import { repartitionTopic } from './names.js';
 import { FlowControl } from './flow-control.js';
 import { SinkWriter } from './sink-writer.js';
 
 /** What a task is started with (see run.ts). */
 export interface PipelineTaskInput {
+  /** Made anew by every `rt.run`; a task restarted on a replacement thread keeps it. Tells this run's end markers from an earlier run's (end-markers.ts). */
+  readonly runId: string;
   /** The pipeline module, whose default export builds the pipeline. */
   readonly moduleUrl: string;
   /** The run's name: its consumer group and the prefix of its changelog topics. */
@@ -55,8 +60,21 @@ const SESSION_TIMEOUT_MS = 10_000;
 /** A failed commit other than these fails the task; these only leave the offsets for the next commit. */
 const SKIPPED_COMMIT_ERRORS = new Set(['REBALANCE_IN_PROGRESS', 'ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID', 'FENCED_INSTANCE_ID']);
 
+/** What a task's commits carry as metadata, and what its restart reads back from the latest one. */
+interface CommitMetadata {
+  /** Each changelog topic's end offset. */
+  readonly changelog?: Readonly<Record<string, number>>;
+  /** The run the end markers belong to. */
+  readonly run?: string;
+  /** The end markers read, per repartition topic. */
+  readonly ended?: Readonly<Record<string, EndMarkerState>>;
+}
+
 interface TaskSource {
   readonly consumer: Consumer<unknown, unknown>;
+  readonly topic: string;
+  /** True for the reader of a repartition topic, whose committed records are deleted. */
+  readonly repartition: boolean;
   readonly groupInstanceId: string;
   /** The running source, once subscribed. */
   reader(): RunningSource | null;
@@ -73,6 +91,9 @@ export class TaskBinding implements StreamBinding {
   private readonly producers = new Set<Producer<unknown, unknown>>();
   private readonly stores = new Map<string, AggregationStore>();
   private readonly changelogs: StoreChangelog[] = [];
+  private repartitions = 0;
+  /** The metadata of the task's last commit, read by `restore()`. */
+  private restored: CommitMetadata = {};
   private commits: Promise<void> = Promise.resolve();
   /** Set once the task winds down: rebalance listeners then leave commits to it. */
   private closing = false;
@@ -106,6 +127,11 @@ export class TaskBinding implements StreamBinding {
       });
     }
     this.stores.set(store.name, store);
+  }
+
+  repartition(name: string | undefined): RepartitionTarget {
+    const topic = repartitionTopic(this.input.name, name, this.repartitions++);
+    return { topic, markers: { run: this.input.runId, writers: this.input.parallelism }, writer: this.input.index };
   }
 
   async openSource<K, V>(request: SourceRequest<K, V>): Promise<SourceSession<K, V>> {
@@ -147,12 +173,15 @@ export class TaskBinding implements StreamBinding {
     consumer.on('consumer.group_join', (event) => {
       memberId = event.payload.memberId;
     });
-    this.sources.push({ consumer: consumer as Consumer<unknown, unknown>, groupInstanceId, reader: () => reader, memberId: () => memberId });
+    const repartition = request.endMarkers !== undefined;
+    this.sources.push({ consumer: consumer as Consumer<unknown, unknown>, topic, repartition, groupInstanceId, reader: () => reader, memberId: () => memberId });
     await consumer.subscribe({ topic });
+    const restoredEndMarkers = repartition ? this.restoredEndMarkers(topic) : undefined;
     return {
       consumer,
       partitions: [...share].sort((a, b) => a - b),
       grouped: true,
+      ...(restoredEndMarkers === undefined ? {} : { restoredEndMarkers }),
       attach: (running) => {
         reader = running;
       },
@@ -177,10 +206,14 @@ export class TaskBinding implements StreamBinding {
     return () => this.sinks.delete(sink);
   }
 
-  /** Rebuilds every store from its changelog up to the task's last commit; before the pipeline is subscribed. */
-  async restoreStores(): Promise<void> {
-    if (this.stores.size === 0) return;
-    const committed = await this.committedChangelogOffsets();
+  /**
+   * Reads what the task's last commit recorded, and rebuilds every store from its changelog up to
+   * it; after the pipeline is built, before it is subscribed.
+   */
+  async restore(): Promise<void> {
+    if (this.stores.size === 0 && this.repartitions === 0) return;
+    this.restored = await this.committedMetadata();
+    const committed = this.restored.changelog ?? {};
     for (const store of this.stores.values()) {
       const topic = changelogTopic(this.input.name, store.name);
       // A failed changelog write fails the next commit's flush, and so the task.
@@ -235,9 +268,16 @@ export class TaskBinding implements StreamBinding {
 
   private async commitOnce(): Promise<void> {
     const positions = this.sources.map((source) => source.reader()?.positions() ?? []);
+    // A reader not running yet has read nothing since the last commit, whose markers then carry over.
+    const ended: Record<string, EndMarkerState> = {};
+    for (const source of this.sources) {
+      const markers = source.repartition ? (source.reader()?.endMarkers() ?? this.restoredEndMarkers(source.topic)) : undefined;
+      if (markers !== undefined && markers !== null) ended[source.topic] = markers;
+    }
     const changelogEnds = this.changelogs.map((changelog) => changelog.position());
     await Promise.all([...this.sinks].map((sink) => sink.flush()));
-    const metadata = this.changelogs.length === 0 ? null : JSON.stringify({ changelog: Object.fromEntries(await Promise.all(this.changelogs.map(async (changelog, i) => [changelog.topic, await changelogEnds[i]()]))) });
+    const changelog = Object.fromEntries(await Promise.all(this.changelogs.map(async (changelog, i) => [changelog.topic, await changelogEnds[i]()])));
+    const metadata = this.commitMetadata(changelog, ended);
     await Promise.all(
       this.sources.map(async (source, i) => {
         if (positions[i].length === 0) return;
@@ -245,20 +285,40 @@ export class TaskBinding implements StreamBinding {
           await source.consumer.commitOffsets(positions[i].map((entry: OffsetCommitEntry) => ({ ...entry, metadata })));
         } catch (error) {
           if (!TributaryError.is(error) || (!SKIPPED_COMMIT_ERRORS.has(error.code) && !error.retriable)) throw error;
+          return;
         }
+        if (source.repartition) await this.purge(positions[i]);
       }),
     );
   }
 
-  /** The changelog end offsets of the task's last commit, from the commit metadata of its input partitions. */
-  private async committedChangelogOffsets(): Promise<Record<string, number>> {
+  private commitMetadata(changelog: Record<string, number>, ended: Record<string, EndMarkerState>): string | null {
+    const metadata: CommitMetadata = {
+      ...(this.changelogs.length === 0 ? {} : { changelog }),
+      ...(this.repartitions === 0 ? {} : { run: this.input.runId, ended }),
+    };
+    return Object.keys(metadata).length === 0 ? null : JSON.stringify(metadata);
+  }
+
+  /** The end markers of `topic` the last commit recorded, if it was this run's. */
+  private restoredEndMarkers(topic: string): EndMarkerState | undefined {
+    return this.restored.run === this.input.runId ? this.restored.ended?.[topic] : undefined;
+  }
+
+  /** Deletes a repartition topic's records below the offsets just committed: every task that reads them is past them. */
+  private async purge(committed: readonly OffsetCommitEntry[]): Promise<void> {
+    await Promise.all(committed.map(({ topic, partition, offset }) => this.client.request('deleteRecords', { topic, partition, beforeOffset: offset })));
+  }
+
+  /** The metadata of the task's last commit: the latest among its input partitions' commits. */
+  private async committedMetadata(): Promise<CommitMetadata> {
     const partitions = this.declaredTopics.flatMap((topic, declaration) => this.shareOf(declaration).map((partition) => ({ topic, partition })));
     if (partitions.length === 0) return {};
     const coordinator = await this.client.groupCoordinator(this.input.name);
     const committed = await this.client.request('fetchOffsets', { ...coordinator, partitions });
     const latest = committed.filter((entry) => entry.metadata !== '').sort((a, b) => b.commitTimestamp - a.commitTimestamp)[0];
     if (latest === undefined) return {};
-    return (JSON.parse(latest.metadata) as { changelog: Record<string, number> }).changelog;
+    return JSON.parse(latest.metadata) as CommitMetadata;
   }
 
   /**
