@@ -12,8 +12,8 @@
  *   - partition fetch: every partition read back from offset 0 in 1 MiB fetches, bytes only;
  *   - end-to-end produce and consume: `rt.producer()` and `rt.consumer()` on the main thread
  *     (encode and decode included), so these are bounded by one client thread;
- *   - produce and consume with a client on every thread: one thread task per worker thread
- *     (bench/lib/thread-workload.ts), each producing its share to, then consuming it from, the
+ *   - produce and consume with a client on every thread: one thread task per worker thread, all
+ *     started together (bench/lib/thread-workload.ts), each producing its share to, then consuming it from, the
  *     partitions its own thread hosts — encoding, append, fetch and decode all on that thread, with
  *     no message between client and partition. Measured where partitions >= threads.
  * Prints a table, writes bench/results/partition-scaling.json and an SVG chart of records/s
@@ -30,7 +30,7 @@ import { transferListFor } from '../src/runtime/messages.js';
 import { ClickStream } from '../src/workload/click-events.js';
 import { lineChartSvg } from './lib/chart.js';
 import { Progress, formatRate, printTable, writeResults, type Row } from './lib/report.js';
-import type { ThreadWorkloadInput, ThreadWorkloadResult } from './lib/thread-workload.js';
+import { newBarrier, type ThreadWorkloadInput, type ThreadWorkloadResult } from './lib/thread-workload.js';
 
 const workloadUrl = pathToFileURL(path.join(import.meta.dirname, 'lib', 'thread-workload.ts')).href;
 
@@ -116,11 +116,11 @@ async function consume(rt: Tributary, topic: string): Promise<number> {
   return rate;
 }
 
-/** Runs `workload` as a thread task on every thread and answers the combined rate: all records over the span from the first start to the last end. */
+/** Runs `workload` as a thread task on every thread, started together, and answers the combined rate: all records over the span from the first start to the last end. */
 async function onEveryThread(rt: Tributary, workload: 'produceLocal' | 'consumeLocal', topic: string): Promise<number> {
   const resultsTopic = `results-${workload}`;
   await rt.admin.createTopic(resultsTopic, { partitions: 1 });
-  const input: ThreadWorkloadInput = { topic, records: Math.floor(RECORDS / rt.threads), resultsTopic };
+  const input: ThreadWorkloadInput = { topic, records: Math.floor(RECORDS / rt.threads), resultsTopic, barrier: newBarrier(), tasks: rt.threads };
   const tasks = await Promise.all(Array.from({ length: rt.threads }, (_, slot) => rt.runtime.startThreadTask(slot, { moduleUrl: workloadUrl, exportName: workload, input })));
   await Promise.all(tasks.map((task) => task.done));
   const reports: ThreadWorkloadResult[] = [];

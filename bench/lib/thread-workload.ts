@@ -4,6 +4,16 @@
  * append on the same thread, with no message between them, which is how the runtime scales with
  * threads when clients are spread over them (stream tasks are placed the same way).
  *
+ * The tasks of one measurement start together: each prepares (its events, its client), then waits
+ * at `barrier` until all have, so that the measured span is the work and not one thread's setup
+ * overlapping another's run (generating a thread's events took up to a second, so tasks started
+ * together still began producing far apart). Producers cycle over a small pool of distinct
+ * events, as bench/produce-consume.ts does, and keep a bounded number of sends unacknowledged, as
+ * an application awaiting its sends does: with every event of the run retained and every send
+ * issued at once, each thread's heap held all of them, its garbage collection cost as much CPU as
+ * the producing it measured, and the collectors' helper threads took the cores the producers were
+ * being scaled over.
+ *
  * Each task reports what it did as one JSON record in `resultsTopic`, with wall-clock times
  * comparable across threads (`performance.timeOrigin + performance.now()`).
  */
@@ -16,6 +26,9 @@ export interface ThreadWorkloadInput {
   readonly topic: string;
   readonly records: number;
   readonly resultsTopic: string;
+  /** One Int32 over a SharedArrayBuffer, zero at first, shared by the `tasks` tasks of a measurement. */
+  readonly barrier: Int32Array;
+  readonly tasks: number;
 }
 
 export interface ThreadWorkloadResult {
@@ -25,7 +38,24 @@ export interface ThreadWorkloadResult {
   readonly endedAt: number;
 }
 
+/** Distinct events a producer cycles over. */
+const POOL_SIZE = 10_000;
+const SEND_SIZE = 1000;
+/** Sends a producer keeps unacknowledged, as an application awaiting its sends would: enough for full batches on every partition, far less than all of them. */
+const IN_FLIGHT_SENDS = 32;
+
 const now = () => performance.timeOrigin + performance.now();
+
+/** A barrier for the tasks of a measurement, to go once all are ready. */
+export function newBarrier(): Int32Array {
+  return new Int32Array(new SharedArrayBuffer(4));
+}
+
+/** Counts this task as ready and resolves once every task is; polls each millisecond rather than blocking the thread, whose partitions keep serving. */
+async function startTogether(input: ThreadWorkloadInput): Promise<void> {
+  Atomics.add(input.barrier, 0, 1);
+  while (Atomics.load(input.barrier, 0) < input.tasks) await new Promise((resolve) => setTimeout(resolve, 1));
+}
 
 function localPartitions(context: ThreadTaskContext<ThreadWorkloadInput>): number[] {
   const { partitions } = context.client.topic(context.input.topic);
@@ -41,23 +71,33 @@ async function report(context: ThreadTaskContext<ThreadWorkloadInput>, result: T
 /** Produces `records` click events round-robin over this thread's partitions of `topic`. */
 export async function produceLocal(context: ThreadTaskContext<ThreadWorkloadInput>): Promise<void> {
   const partitions = localPartitions(context);
-  const records = new ClickStream({ seed: 42 + context.slot }).records(context.input.records);
-  const messages = records.map((r, i) => ({ key: r.key, value: r.value, timestamp: r.timestamp, partition: partitions[i % partitions.length] }));
+  const { topic, records } = context.input;
+  const pool = new ClickStream({ seed: 42 + context.slot }).records(Math.min(records, POOL_SIZE));
   const producer = new Producer(context.client);
+  await startTogether(context.input);
   const startedAt = now();
   const sends: Promise<unknown>[] = [];
-  for (let i = 0; i < messages.length; i += 1000) sends.push(producer.send({ topic: context.input.topic, messages: messages.slice(i, i + 1000) }));
+  for (let i = 0; i < records; i += SEND_SIZE) {
+    if (sends.length === IN_FLIGHT_SENDS) await sends.shift();
+    const messages = new Array(Math.min(SEND_SIZE, records - i));
+    for (let j = 0; j < messages.length; j++) {
+      const { key, value, timestamp } = pool[(i + j) % pool.length];
+      messages[j] = { key, value, timestamp, partition: partitions[(i + j) % partitions.length] };
+    }
+    sends.push(producer.send({ topic, messages }));
+  }
   await Promise.all(sends);
   await producer.flush();
   const endedAt = now();
   await producer.disconnect();
-  await report(context, { slot: context.slot, records: messages.length, startedAt, endedAt });
+  await report(context, { slot: context.slot, records, startedAt, endedAt });
 }
 
 /** Reads this thread's partitions of `topic` from the beginning until `records` records arrived. */
 export async function consumeLocal(context: ThreadTaskContext<ThreadWorkloadInput>): Promise<void> {
   const consumer = new Consumer(context.client, { maxWaitTimeInMs: 50 });
   consumer.assign(localPartitions(context).map((partition) => ({ topic: context.input.topic, partition, offset: 0 })));
+  await startTogether(context.input);
   const startedAt = now();
   let count = 0;
   for await (const batch of consumer.batches()) {
