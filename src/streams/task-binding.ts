@@ -153,7 +153,7 @@ export class TaskBinding implements StreamBinding {
       autoOffsetReset: from,
       heartbeatInterval: HEARTBEAT_INTERVAL_MS,
       sessionTimeout: SESSION_TIMEOUT_MS,
-      partitionAssigners: [localityAssignor({ slot: this.client.slot, slotOf: (t, p) => this.client.slotOf(t, p) })],
+      partitionAssigners: [localityAssignor({ slot: this.client.slot, task: this.input.index, slotOf: (t, p) => this.client.slotOf(t, p) })],
       onPartitionsAssigned: (assigned) => {
         const held = assigned.filter((tp) => !share.has(tp.partition)).map((tp) => tp.partition);
         if (held.length > 0) consumer.pause([{ topic, partitions: held }]);
@@ -305,9 +305,13 @@ export class TaskBinding implements StreamBinding {
     return this.restored.run === this.input.runId ? this.restored.ended?.[topic] : undefined;
   }
 
-  /** Deletes a repartition topic's records below the offsets just committed: every task that reads them is past them. */
+  /**
+   * Deletes a repartition topic's records below the offsets just committed: every task that reads
+   * them is past them. Housekeeping only: a failure (the partition's thread restarting) leaves the
+   * records to the next commit's purge.
+   */
   private async purge(committed: readonly OffsetCommitEntry[]): Promise<void> {
-    await Promise.all(committed.map(({ topic, partition, offset }) => this.client.request('deleteRecords', { topic, partition, beforeOffset: offset })));
+    await Promise.allSettled(committed.map(({ topic, partition, offset }) => this.client.request('deleteRecords', { topic, partition, beforeOffset: offset })));
   }
 
   /** The metadata of the task's last commit: the latest among its input partitions' commits. */
@@ -331,7 +335,7 @@ export class TaskBinding implements StreamBinding {
     for (let task = 0; task < parallelism; task++) {
       this.declaredTopics.forEach((topic, n) => {
         const id = this.instanceId(task, n);
-        members.push({ memberId: id, groupInstanceId: id, topics: [topic], userData: encodeSlot(task % threads) });
+        members.push({ memberId: id, groupInstanceId: id, topics: [topic], userData: encodeSlot(task % threads, task) });
       });
     }
     const partitionsPerTopic = Object.fromEntries(this.declaredTopics.map((topic) => [topic, this.client.topic(topic).partitions]));

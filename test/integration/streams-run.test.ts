@@ -16,6 +16,7 @@ import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { Tributary } from '../../src/index.js';
 import { ClickStream, type ClickRecord } from '../../src/workload/click-events.js';
+import { SeededRandom } from '../../src/workload/random.js';
 import { integrationFixture, readTopic, sleep, threadsOf, until } from './helpers.js';
 
 const { newDir, openRuntime } = integrationFixture();
@@ -187,5 +188,32 @@ describe('rt.run', () => {
     expect(counts).toEqual(expected);
     // Windows closed between the dead task's last commit and its death may be written twice, with equal counts.
     expect(written).toBeGreaterThanOrEqual(expected.size);
+  });
+
+  it('joins co-partitioned topics placed on different threads: partition p of both goes to one task, and a windowed join finds every pair', async () => {
+    const rt = await openRuntime({ dir: newDir(), threads: 2 });
+    await rt.admin.createTopic('clicks', { partitions: 4 });
+    // One partition between the two topics shifts the placement of the second: partition p of views is on the other thread.
+    await rt.admin.createTopic('spacer', { partitions: 1 });
+    await rt.admin.createTopic('views', { partitions: 4 });
+    await rt.admin.createTopic('pairs', { partitions: 2 });
+    for (let p = 0; p < 4; p++) expect(rt.runtime.slotOf('views', p)).not.toBe(rt.runtime.slotOf('clicks', p));
+
+    const random = new SeededRandom(3);
+    const event = (i: number) => ({ key: `u${random.int(40)}`, value: String(i), timestamp: 1_000_000 + random.int(120_000) });
+    const clicks = Array.from({ length: 600 }, (_, i) => event(i));
+    const views = Array.from({ length: 600 }, (_, i) => event(i));
+    const producer = rt.producer();
+    await producer.send({ topic: 'clicks', messages: clicks });
+    await producer.send({ topic: 'views', messages: views });
+    await producer.disconnect();
+
+    const run = await rt.run(pathToFileURL(path.join(FIXTURES, 'click-view-join.ts')), { name: 'click-views', parallelism: 2, commitIntervalMs: 100 });
+    await run.done;
+    let expected = 0;
+    for (const click of clicks) for (const view of views) if (click.key === view.key && Math.abs(click.timestamp - view.timestamp) <= 10_000) expected++;
+    const pairs = (await readTopic(rt, 'pairs')).flat().map((record) => record.value!.toString());
+    expect(new Set(pairs).size).toBe(pairs.length);
+    expect(pairs.length).toBe(expected);
   });
 });

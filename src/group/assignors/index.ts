@@ -16,7 +16,7 @@ export { roundRobinAssign, roundRobinAssignor } from './round-robin.js';
 export { cooperativeStickyAssign, cooperativeStickyAssignor, cooperativeStickyPlan } from './cooperative-sticky.js';
 export type { CooperativePlan, PendingTransfer } from './cooperative-sticky.js';
 // Not a built-in by name: it needs the runtime's placement, so a member makes it with localityAssignor({ slot, slotOf }).
-export { LOCALITY_ASSIGNOR_NAME, decodeSlot, encodeSlot, localityAssign, localityAssignor } from './locality.js';
+export { LOCALITY_ASSIGNOR_NAME, decodeSlot, decodeTask, encodeSlot, localityAssign, localityAssignor } from './locality.js';
 export type { LocalityAssignorOptions, PartitionSlots } from './locality.js';
 
 /** The built-in assignors, by the protocol name Kafka clients advertise. */

@@ -4,6 +4,7 @@ import { TributaryError } from '../../../src/errors.js';
 import {
   assignorByName,
   decodeSlot,
+  decodeTask,
   encodeSlot,
   localityAssign,
   localityAssignor,
@@ -132,5 +133,60 @@ describe('locality assignor', () => {
       }),
       { seed: SEED, numRuns: 200 },
     );
+  });
+
+  describe('members of stream tasks (co-partitioning)', () => {
+    /** `tasks` tasks on random slots, each with one member per topic, as a run's tasks join; topics with random partition counts. */
+    const arbTasks = fc
+      .record({
+        slots: fc.array(fc.integer({ min: 0, max: THREADS - 1 }), { minLength: 1, maxLength: 6 }),
+        counts: fc.array(fc.integer({ min: 1, max: 9 }), { minLength: 1, maxLength: 4 }),
+      })
+      .map(({ slots, counts }): AssignorInput => {
+        const topics = counts.map((_, i) => `topic-${String.fromCharCode(97 + i)}`);
+        return {
+          members: slots.flatMap((slot, task) => topics.map((topic, n) => ({ memberId: `m-${task}-${n}`, groupInstanceId: `run-${task}-${n}`, topics: [topic], userData: encodeSlot(slot, task) }))),
+          partitionsPerTopic: Object.fromEntries(topics.map((topic, i) => [topic, counts[i]])),
+        };
+      });
+    const taskOf = (input: AssignorInput, memberId: string): number => decodeTask(input.members.find((m) => m.memberId === memberId)!.userData)!;
+
+    it('gives partition p of every topic to one task, every partition exactly once', () => {
+      fc.assert(
+        fc.property(arbTasks, (input) => {
+          const assignment = localityAssign(input, placement(input));
+          expectCoversExactlyOnce(input, assignment);
+          const owner = new Map<number, number>();
+          for (const [memberId, partitions] of assignment) {
+            for (const { partition } of partitions) {
+              const task = taskOf(input, memberId);
+              expect(owner.get(partition) ?? task, `partition ${partition}`).toBe(task);
+              owner.set(partition, task);
+            }
+          }
+        }),
+        { seed: SEED, numRuns: 300 },
+      );
+    });
+
+    it('with one topic, assigns as it does to members without tasks', () => {
+      fc.assert(
+        fc.property(
+          arbTasks.filter((input) => Object.keys(input.partitionsPerTopic).length === 1),
+          (input) => {
+            const plain = { ...input, members: input.members.map((m) => ({ ...m, userData: encodeSlot(decodeSlot(m.userData)!) })) };
+            expect(localityAssign(input, placement(input))).toEqual(localityAssign(plain, placement(plain)));
+          },
+        ),
+        { seed: SEED, numRuns: 200 },
+      );
+    });
+
+    it('carries the task beside the slot, and only then', () => {
+      const assignor = localityAssignor({ slot: 2, task: 5, slotOf: () => undefined });
+      const userData = assignor.subscriptionUserData!(['t']);
+      expect([decodeSlot(userData), decodeTask(userData)]).toEqual([2, 5]);
+      expect(decodeTask(encodeSlot(2))).toBeUndefined();
+    });
   });
 });
