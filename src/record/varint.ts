@@ -61,6 +61,27 @@ export class ByteReader {
   ) {}
 
   readVarint(): number {
+    // Lengths, counts and deltas of the record format nearly always take one or two bytes: those
+    // are read without the loop, in a function small enough to be inlined into the record loop.
+    const buf = this.buf;
+    const pos = this.pos;
+    if (pos + 1 < this.end) {
+      const first = buf[pos];
+      if (first < 0x80) {
+        this.pos = pos + 1;
+        return (first >>> 1) ^ -(first & 1);
+      }
+      const second = buf[pos + 1];
+      if (second < 0x80) {
+        const raw = (first & 0x7f) | (second << 7);
+        this.pos = pos + 2;
+        return (raw >>> 1) ^ -(raw & 1);
+      }
+    }
+    return this.readLongVarint();
+  }
+
+  private readLongVarint(): number {
     const buf = this.buf;
     let pos = this.pos;
     let result = 0;
