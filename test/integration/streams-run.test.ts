@@ -11,6 +11,7 @@
  * read again), so the comparison takes every result written, checks that all results for one
  * (user, window) agree, and that the set of (user, window, count) equals the expected one.
  */
+import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -38,8 +39,8 @@ function clickRecords(): ClickRecord[] {
 }
 
 /** A runtime with `clicks` (one partition per thread) holding the first `seed` clicks, and an empty `click-counts`. */
-async function seeded(seed = EVENTS): Promise<{ rt: Tributary; records: ClickRecord[]; clicks: Click[] }> {
-  const rt = await openRuntime({ dir: newDir(), threads: 2 });
+async function seeded(seed = EVENTS, dir = newDir()): Promise<{ rt: Tributary; records: ClickRecord[]; clicks: Click[] }> {
+  const rt = await openRuntime({ dir, threads: 2 });
   await rt.admin.createTopic('clicks', { partitions: 2 });
   await rt.admin.createTopic('click-counts', { partitions: 2 });
   const records = clickRecords();
@@ -215,5 +216,39 @@ describe('rt.run', () => {
     const pairs = (await readTopic(rt, 'pairs')).flat().map((record) => record.value!.toString());
     expect(new Set(pairs).size).toBe(pairs.length);
     expect(pairs.length).toBe(expected);
+  });
+
+  it('the whole process killed (SIGKILL) mid-run: reopened, the run resumes from its commits with its windows restored, and the final counts equal an uninterrupted run', async () => {
+    const dir = newDir();
+    const { rt, records, clicks } = await seeded(EVENTS / 2, dir);
+    await rt.close();
+    // The child runs the live pipeline on the directory; killed once some offsets are committed, with windows still open in its stores.
+    await new Promise<void>((resolve, reject) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', path.join(FIXTURES, 'run-until-killed.ts'), dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let stderr = '';
+      const safety = setTimeout(() => child.kill('SIGKILL'), 30_000);
+      child.stdout.on('data', (chunk: Buffer) => {
+        if (/^committed \d+$/m.test(chunk.toString())) child.kill('SIGKILL');
+      });
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      child.on('error', reject);
+      child.on('close', (code, signal) => {
+        clearTimeout(safety);
+        if (signal === 'SIGKILL' && !stderr.includes('Error')) resolve();
+        else reject(new Error(`the run's process ended by itself (code ${code}, signal ${signal}): ${stderr}`));
+      });
+    });
+
+    const reopened = await openRuntime({ dir, threads: 2 });
+    const { partitions } = await reopened.admin.describeGroup('clicks-per-minute');
+    const committed = partitions.filter((entry) => entry.topic === 'clicks').reduce((sum, entry) => sum + (entry.committedOffset ?? 0), 0);
+    expect(committed).toBeGreaterThan(0);
+    await send(reopened, records.slice(EVENTS / 2));
+    await (await reopened.run(PIPELINE, { name: 'clicks-per-minute', parallelism: 2, commitIntervalMs: 50 })).done;
+
+    const expected = expectedCounts(clicks);
+    const { counts, written } = await writtenCounts(reopened);
+    expect(counts).toEqual(expected);
+    expect(written).toBeGreaterThanOrEqual(expected.size);
   });
 });
