@@ -15,7 +15,8 @@
  * Options and defaults:
  * - `name`: the run's name: its consumer group, and the prefix of its changelog topics
  *   (`<name>-<store>-changelog`). Default: the module's file name without its extension.
- * - `parallelism`: how many tasks; default the runtime's threads.
+ * - `parallelism`: how many tasks; default the runtime's threads, or for a run whose stores exist
+ *   already, the tasks they were made for (so a run resumes on a runtime with other threads).
  * - `commitIntervalMs`: how often tasks commit (Kafka Streams' `commit.interval.ms`); default 30000.
  *
  * Before starting tasks, the pipeline is built once on this thread: that checks the module, its
@@ -78,9 +79,9 @@ export async function runPipeline(runtime: Runtime, module: string | URL, option
   const parsed = parseRunOptions(options);
   const moduleUrl = pipelineModuleUrl(module);
   const name = parsed.name ?? defaultName(moduleUrl);
-  const parallelism = parsed.parallelism ?? runtime.threads;
   const plan = new PlanningBinding(runtime, name);
   await buildPipeline(moduleUrl, plan);
+  const parallelism = parsed.parallelism ?? storedParallelism(runtime, name, plan.stores) ?? runtime.threads;
   await createRepartitionTopics(runtime, plan.repartitions);
   for (const topic of plan.topics) runtime.topic(topic);
   await createChangelogs(runtime, name, plan.stores, parallelism);
@@ -221,6 +222,15 @@ async function createRepartitionTopics(runtime: Runtime, repartitions: readonly 
   for (const { topic, partitions } of repartitions) {
     if (runtime.storedTopic(topic) === undefined) await runtime.admin.createTopic(topic, { partitions });
   }
+}
+
+/** The tasks the run's existing changelog topics were made for (one partition each); undefined for a first run. */
+function storedParallelism(runtime: Runtime, name: string, stores: readonly AggregationStore[]): number | undefined {
+  for (const store of stores) {
+    const existing = runtime.storedTopic(changelogTopic(name, store.name));
+    if (existing !== undefined) return existing.partitions;
+  }
+  return undefined;
 }
 
 async function createChangelogs(runtime: Runtime, name: string, stores: readonly AggregationStore[], parallelism: number): Promise<void> {

@@ -38,7 +38,7 @@ describe('rt.run checks', () => {
     await expect(rt.run(fixture('click-counts.ts'))).rejects.toMatchObject({ code: 'UNKNOWN_TOPIC_OR_PARTITION' });
   });
 
-  it('creates the changelog topics of its stores, one compacted partition per task, and keeps that parallelism', async () => {
+  it('creates the changelog topics of its stores, one compacted partition per task, and keeps that parallelism, also by default', async () => {
     const rt = await runtime();
     const run = await rt.run(fixture('click-counts.ts'), { parallelism: 3 });
     // Named after the module's file; one task per requested parallelism, dealt over the threads.
@@ -48,9 +48,11 @@ describe('rt.run checks', () => {
     const changelog = rt.runtime.storedTopic('click-counts-counts-changelog')!;
     expect(changelog.partitions).toBe(3);
     expect(changelog.config.cleanupPolicy).toBe('compact');
-    // The default parallelism (one task per thread, 2) would not match the stores' partitions.
-    await expect(rt.run(fixture('click-counts.ts'))).rejects.toMatchObject({ code: 'INVALID_CONFIG', details: { field: 'parallelism' } });
-    await (await rt.run(fixture('click-counts.ts'), { parallelism: 3 })).done;
+    // Another parallelism would not match the stores' partitions; without one, the run takes the stores' own.
+    await expect(rt.run(fixture('click-counts.ts'), { parallelism: 2 })).rejects.toMatchObject({ code: 'INVALID_CONFIG', details: { field: 'parallelism' } });
+    const again = await rt.run(fixture('click-counts.ts'));
+    expect(again.tasks).toHaveLength(3);
+    await again.done;
   });
 
   it('a task that fails fails the run: done rejects with its error and the other tasks stop', async () => {
