@@ -15,7 +15,8 @@
  *   - produce and consume with a client on every thread: one thread task per worker thread, all
  *     started together (bench/lib/thread-workload.ts), each producing its share to, then consuming it from, the
  *     partitions its own thread hosts — encoding, append, fetch and decode all on that thread, with
- *     no message between client and partition. Measured where partitions >= threads.
+ *     no message between client and partition; each first does 50,000 records untimed, so that its
+ *     fresh thread's code is compiled. Measured where partitions >= threads.
  * Prints a table, writes bench/results/partition-scaling.json and an SVG chart of records/s
  * against threads (bench/results/partition-scaling.svg).
  */

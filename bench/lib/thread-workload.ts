@@ -4,8 +4,8 @@
  * append on the same thread, with no message between them, which is how the runtime scales with
  * threads when clients are spread over them (stream tasks are placed the same way).
  *
- * The tasks of one measurement start together: each prepares (its events, its client), then waits
- * at `barrier` until all have, so that the measured span is the work and not one thread's setup
+ * The tasks of one measurement start together: each prepares (its events, its client, a warm-up
+ * share of the work), then waits at `barrier` until all have, so that the measured span is the work and not one thread's setup
  * overlapping another's run (generating a thread's events took up to a second, so tasks started
  * together still began producing far apart). Producers cycle over a small pool of distinct
  * events, as bench/produce-consume.ts does, and keep a bounded number of sends unacknowledged, as
@@ -43,6 +43,12 @@ const POOL_SIZE = 10_000;
 const SEND_SIZE = 1000;
 /** Sends a producer keeps unacknowledged, as an application awaiting its sends would: enough for full batches on every partition, far less than all of them. */
 const IN_FLIGHT_SENDS = 32;
+/**
+ * Records each task produces or consumes, untimed, before the barrier: a fresh worker thread runs
+ * the client code interpreted until its compiler has caught up, which in a run of a few hundred
+ * milliseconds was a large part of it, and a larger part the fewer records each thread's share.
+ */
+const WARM_UP_RECORDS = 50_000;
 
 const now = () => performance.timeOrigin + performance.now();
 
@@ -68,43 +74,58 @@ async function report(context: ThreadTaskContext<ThreadWorkloadInput>, result: T
   await producer.disconnect();
 }
 
-/** Produces `records` click events round-robin over this thread's partitions of `topic`. */
+/**
+ * Produces `WARM_UP_RECORDS` and then, timed, `records` click events round-robin over this
+ * thread's partitions of `topic`.
+ */
 export async function produceLocal(context: ThreadTaskContext<ThreadWorkloadInput>): Promise<void> {
   const partitions = localPartitions(context);
   const { topic, records } = context.input;
-  const pool = new ClickStream({ seed: 42 + context.slot }).records(Math.min(records, POOL_SIZE));
+  const pool = new ClickStream({ seed: 42 + context.slot }).records(POOL_SIZE);
   const producer = new Producer(context.client);
+  const produce = async (first: number, count: number): Promise<void> => {
+    const sends: Promise<unknown>[] = [];
+    for (let i = first; i < first + count; i += SEND_SIZE) {
+      if (sends.length === IN_FLIGHT_SENDS) await sends.shift();
+      const messages = new Array(Math.min(SEND_SIZE, first + count - i));
+      for (let j = 0; j < messages.length; j++) {
+        const { key, value, timestamp } = pool[(i + j) % pool.length];
+        messages[j] = { key, value, timestamp, partition: partitions[(i + j) % partitions.length] };
+      }
+      sends.push(producer.send({ topic, messages }));
+    }
+    await Promise.all(sends);
+    await producer.flush();
+  };
+  await produce(0, WARM_UP_RECORDS);
   await startTogether(context.input);
   const startedAt = now();
-  const sends: Promise<unknown>[] = [];
-  for (let i = 0; i < records; i += SEND_SIZE) {
-    if (sends.length === IN_FLIGHT_SENDS) await sends.shift();
-    const messages = new Array(Math.min(SEND_SIZE, records - i));
-    for (let j = 0; j < messages.length; j++) {
-      const { key, value, timestamp } = pool[(i + j) % pool.length];
-      messages[j] = { key, value, timestamp, partition: partitions[(i + j) % partitions.length] };
-    }
-    sends.push(producer.send({ topic, messages }));
-  }
-  await Promise.all(sends);
-  await producer.flush();
+  await produce(WARM_UP_RECORDS, records);
   const endedAt = now();
   await producer.disconnect();
   await report(context, { slot: context.slot, records, startedAt, endedAt });
 }
 
-/** Reads this thread's partitions of `topic` from the beginning until `records` records arrived. */
+/** Reads this thread's partitions of `topic` from the beginning: `WARM_UP_RECORDS`, then, timed, `records` more. */
 export async function consumeLocal(context: ThreadTaskContext<ThreadWorkloadInput>): Promise<void> {
   const consumer = new Consumer(context.client, { maxWaitTimeInMs: 50 });
   consumer.assign(localPartitions(context).map((partition) => ({ topic: context.input.topic, partition, offset: 0 })));
+  // One iteration across the barrier: leaving a for-await loop would end it and drop what was fetched.
+  const batches = consumer.batches();
+  const consumeUntil = async (total: number, count: number): Promise<number> => {
+    while (count < total) {
+      const { value, done } = await batches.next();
+      if (done) break;
+      count += value.messages.length;
+    }
+    return count;
+  };
+  const warmedUp = await consumeUntil(WARM_UP_RECORDS, 0);
   await startTogether(context.input);
   const startedAt = now();
-  let count = 0;
-  for await (const batch of consumer.batches()) {
-    count += batch.messages.length;
-    if (count >= context.input.records) break;
-  }
+  const count = (await consumeUntil(WARM_UP_RECORDS + context.input.records, warmedUp)) - warmedUp;
   const endedAt = now();
+  await batches.return?.();
   await consumer.disconnect();
   await report(context, { slot: context.slot, records: count, startedAt, endedAt });
 }
