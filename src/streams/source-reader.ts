@@ -19,6 +19,10 @@
  * past offsets that hold no record to deliver (compacted away, control records), which only the
  * consumer's positions show: those are checked every `END_CHECK_MS`.
  *
+ * An unbounded source can also tell when it has caught up, which a table waits for before a join
+ * lets stream records through (see join/table.ts): given the end offsets seen at its start, it
+ * reports once every partition has reached them, found as a bounded source finds its end.
+ *
  * The reader of a repartition topic (see repartition.ts) merges as an unbounded source does, and
  * ends once it has read every writer's end marker in each of its partitions (see end-markers.ts);
  * markers advance its positions but are not emitted.
@@ -54,6 +58,14 @@ const MERGE_WAIT_MS = 100;
 const MAX_QUEUED_PER_PARTITION = 2;
 
 export type ReadOutcome = 'end' | 'halted';
+
+/** What an unbounded source catches up to, and whom it tells. */
+export interface CatchUp {
+  /** Each partition's end offset when the source started. */
+  readonly ends: ReadonlyMap<number, number>;
+  /** Called once, when every partition has reached its end. */
+  reached(): void;
+}
 
 /** One batch's records and how far the merge has emitted them. */
 interface Queued<K, V> {
@@ -94,8 +106,11 @@ export class SourceReader<K, V> implements RunningSource {
   private readonly stalled = new Set<number>();
   /** Partitions this reader paused because their queues are full. */
   private readonly full = new Set<number>();
-  /** Partitions the end check found at their end with nothing queued, and the position emitted then: found so twice, they are finished. */
+  /** A catching-up source's partitions short of their end at its start. */
+  private readonly behind = new Set<number>();
+  /** Partitions the end check found at their end with nothing queued, and the position emitted then: found so twice, they have reached it. */
   private readonly seemFinished = new Map<number, number>();
+  private endTimer: NodeJS.Timeout | null = null;
   private halted = false;
   /** Wakes the loop from a wait: halted, or the end was found by the timer. */
   private wake: (() => void) | null = null;
@@ -115,17 +130,23 @@ export class SourceReader<K, V> implements RunningSource {
     private readonly markers: EndMarkers | null,
     /** False for a group member whose task commits. */
     private readonly autoCommit: boolean,
+    /** For an unbounded source whose catching up is awaited; null otherwise. */
+    private readonly catchUp: CatchUp | null = null,
   ) {
     if (ends !== null) for (const partition of ends.keys()) this.unfinished.add(partition);
     else for (const partition of partitions) this.lagging.add(partition);
     if (markers !== null) for (const partition of partitions) if (!markers.finished(partition)) this.unfinished.add(partition);
+    if (ends === null && catchUp !== null) {
+      for (const partition of catchUp.ends.keys()) this.behind.add(partition);
+      if (this.behind.size === 0) catchUp.reached();
+    }
   }
 
   /** Reads until halted or, bounded, until every partition reached its end. Rejects with the consumer's failure. */
   async read(): Promise<ReadOutcome> {
     const batches = this.consumer.batches({ autoCommit: this.autoCommit });
     this.batches = batches;
-    const timer = this.ends === null ? null : setInterval(() => void this.checkEnd(), END_CHECK_MS);
+    if (this.ends !== null || this.behind.size > 0) this.endTimer = setInterval(() => void this.checkEnd(), END_CHECK_MS);
     let pending: Promise<IteratorResult<ConsumerBatch<K, V>, undefined>> | null = null;
     try {
       for (;;) {
@@ -155,8 +176,13 @@ export class SourceReader<K, V> implements RunningSource {
         this.emitInOrder();
       }
     } finally {
-      if (timer !== null) clearInterval(timer);
+      this.stopEndChecks();
     }
+  }
+
+  private stopEndChecks(): void {
+    if (this.endTimer !== null) clearInterval(this.endTimer);
+    this.endTimer = null;
   }
 
   halt(): void {
@@ -307,6 +333,14 @@ export class SourceReader<K, V> implements RunningSource {
   private advance(partition: number, position: number): void {
     this.positionByPartition.set(partition, position);
     if (this.ends !== null ? position >= this.ends.get(partition)! : this.markers?.finished(partition)) this.unfinished.delete(partition);
+    if (this.behind.has(partition) && position >= this.catchUp!.ends.get(partition)!) this.caughtUp(partition);
+  }
+
+  private caughtUp(partition: number): void {
+    this.behind.delete(partition);
+    if (this.behind.size > 0) return;
+    this.stopEndChecks();
+    this.catchUp!.reached();
   }
 
   /** The value of `promise`; undefined if the loop was woken first, TIMED_OUT after `timeoutMs`. */
@@ -326,10 +360,12 @@ export class SourceReader<K, V> implements RunningSource {
    * The timer's check, with the consumer's positions, which also move past offsets without
    * records. A partition whose consumer position is at its end with nothing queued may still have
    * its last batch on the way to the queue (handed over, not yet taken): only a second check that
-   * finds it so, with nothing emitted in between, finishes it.
+   * finds it so, with nothing emitted in between, finishes it (bounded) or finds it caught up.
    */
   private async checkEnd(): Promise<void> {
-    if (this.halted || this.unfinished.size === 0) return;
+    const waiting = this.ends !== null ? this.unfinished : this.behind;
+    const ends = this.ends ?? this.catchUp?.ends;
+    if (this.halted || waiting.size === 0 || ends === undefined) return;
     let lags;
     try {
       lags = await this.consumer.lag();
@@ -339,15 +375,17 @@ export class SourceReader<K, V> implements RunningSource {
     let finished = false;
     for (const lag of lags) {
       const { partition, position } = lag;
-      if (!this.unfinished.has(partition)) continue;
+      if (!waiting.has(partition)) continue;
       const emitted = this.positionByPartition.get(partition) ?? -1;
-      if (position === null || position < this.ends!.get(partition)! || this.queues.has(partition)) {
+      if (position === null || position < ends.get(partition)! || this.queues.has(partition)) {
         this.seemFinished.delete(partition);
-      } else if (this.seemFinished.get(partition) === emitted) {
+      } else if (this.seemFinished.get(partition) !== emitted) {
+        this.seemFinished.set(partition, emitted);
+      } else if (this.ends === null) {
+        this.caughtUp(partition);
+      } else {
         this.unfinished.delete(partition);
         finished = true;
-      } else {
-        this.seemFinished.set(partition, emitted);
       }
     }
     if (finished) this.wake?.();

@@ -32,7 +32,7 @@ import { defineOptions, describeValue } from '../runtime/options.js';
 import type { PartitionClient } from '../runtime/partition-client.js';
 import { defaultBinding, taskBinding, type SourcePosition, type SourceSession, type StreamBinding } from './context.js';
 import { EndMarkers, type EndMarkerSpec } from './end-markers.js';
-import { SourceReader } from './source-reader.js';
+import { SourceReader, type CatchUp } from './source-reader.js';
 import type { StreamRecord } from './types.js';
 import { serdeOption } from './option-specs.js';
 
@@ -64,22 +64,41 @@ const parseSourceOptions = defineOptions('source', {
 });
 
 /** The records of `topic`; see the module comment. */
-export function source<V = Buffer | null, K = Buffer | null>(topic: string, options?: SourceOptions<K, V>): Observable<StreamRecord<K, V>> {
+export function source<V = Buffer | null, K = Buffer | null>(topic: string, options?: SourceOptions<K, V>): Observable<StreamRecord<K, V>> & CatchingUp {
   return sourceOn<K, V>(taskBinding(), topic, options);
+}
+
+/**
+ * The Observable of `source()` carries this method: it resolves once the source's subscription
+ * has read every partition up to the end offsets seen when it started (at completion for a bounded
+ * source). A table made of a source waits for it before a join lets stream records through
+ * (join/table.ts). Symbol.for, so two copies of this module agree (see context.ts).
+ */
+export const CAUGHT_UP: unique symbol = Symbol.for('tributary.streams.caughtUp') as never;
+
+export interface CatchingUp {
+  [CAUGHT_UP](): Promise<void>;
 }
 
 /**
  * `source()` bound to `binding`, or, when it is undefined, to the runtime open in this thread when
  * subscribed. `endMarkers` makes it the reader of a repartition topic (see repartition.ts).
  */
-export function sourceOn<K, V>(binding: StreamBinding | undefined, topic: string, options: SourceOptions<K, V> | undefined, endMarkers?: EndMarkerSpec): Observable<StreamRecord<K, V>> {
+export function sourceOn<K, V>(
+  binding: StreamBinding | undefined,
+  topic: string,
+  options: SourceOptions<K, V> | undefined,
+  endMarkers?: EndMarkerSpec,
+): Observable<StreamRecord<K, V>> & CatchingUp {
   if (typeof topic !== 'string' || topic === '') {
     throw new TributaryError('INVALID_CONFIG', `source() needs a topic name, got ${describeValue(topic)}`, { field: 'topic', value: describeValue(topic) });
   }
   const parsed = parseSourceOptions(options as Parameters<typeof parseSourceOptions>[0]);
   const declaration = binding?.declareSource(topic) ?? 0;
   const serde = parsed.serde === undefined && parsed.keySerde === undefined ? undefined : { key: parsed.keySerde as SerdeName | Serde<K>, value: parsed.serde as SerdeName | Serde<V> };
-  return new Observable<StreamRecord<K, V>>((subscriber) => {
+  // Made when somebody asks: only then does an unbounded source look up the end offsets to catch up to.
+  let caughtUp: { promise: Promise<void>; resolve: () => void } | null = null;
+  const observable = new Observable<StreamRecord<K, V>>((subscriber) => {
     const bound = binding ?? defaultBinding(`source('${topic}')`);
     let session: SourceSession<K, V> | undefined;
     let reader: SourceReader<K, V> | undefined;
@@ -90,12 +109,17 @@ export function sourceOn<K, V>(binding: StreamBinding | undefined, topic: string
         await session.close();
         return;
       }
-      const ends = parsed.to === 'end' ? await endOffsets(bound.client, topic, session.partitions) : null;
+      const bounded = parsed.to === 'end';
+      const ends = bounded || caughtUp !== null ? await endOffsets(bound.client, topic, session.partitions) : null;
       if (ended) return;
       const markers = endMarkers === undefined ? null : new EndMarkers(endMarkers, session.restoredEndMarkers);
-      reader = new SourceReader<K, V>(topic, session.consumer, (record) => subscriber.next(record as StreamRecord<K, V>), bound.flow, session.partitions, ends, markers, !session.grouped);
+      const catchUp: CatchUp | null = bounded || caughtUp === null || ends === null ? null : { ends, reached: caughtUp.resolve };
+      const emit = (record: unknown): void => subscriber.next(record as StreamRecord<K, V>);
+      reader = new SourceReader<K, V>(topic, session.consumer, emit, bound.flow, session.partitions, bounded ? ends : null, markers, !session.grouped, catchUp);
       session.attach(reader);
-      if ((await reader.read()) === 'end') subscriber.complete();
+      if ((await reader.read()) !== 'end') return;
+      caughtUp?.resolve();
+      subscriber.complete();
     };
     read().catch((error: unknown) => subscriber.error(error));
     return () => {
@@ -104,6 +128,16 @@ export function sourceOn<K, V>(binding: StreamBinding | undefined, topic: string
       // Nothing waits for the consumer to stop; a close that fails has nobody left to tell.
       void session?.close().catch(() => undefined);
     };
+  });
+  return Object.assign(observable, {
+    [CAUGHT_UP]: (): Promise<void> => {
+      if (caughtUp === null) {
+        let resolve!: () => void;
+        const promise = new Promise<void>((settle) => (resolve = settle));
+        caughtUp = { promise, resolve };
+      }
+      return caughtUp.promise;
+    },
   });
 }
 

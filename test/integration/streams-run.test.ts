@@ -251,4 +251,24 @@ describe('rt.run', () => {
     expect(counts).toEqual(expected);
     expect(written).toBeGreaterThanOrEqual(expected.size);
   });
+
+  it('a stream-table join loads the table before the stream flows: every click finds its user, whose table partition its task reads', async () => {
+    const rt = await openRuntime({ dir: newDir(), threads: 2 });
+    await rt.admin.createTopic('clicks', { partitions: 4 });
+    await rt.admin.createTopic('spacer', { partitions: 1 });
+    await rt.admin.createTopic('users', { partitions: 4, cleanupPolicy: 'compact' });
+    await rt.admin.createTopic('click-plans', { partitions: 2 });
+    const plans = ['free', 'pro', 'team'];
+    const users = Array.from({ length: 300 }, (_, i) => ({ key: `u${i}`, value: JSON.stringify({ plan: plans[i % 3] }) }));
+    const clicks = new ClickStream({ seed: 4, eventsPerSecond: 100, users: 300 }).records(3_000);
+    const producer = rt.producer();
+    await producer.send({ topic: 'users', messages: users });
+    await producer.send({ topic: 'clicks', messages: clicks });
+    await producer.disconnect();
+
+    await (await rt.run(pathToFileURL(path.join(FIXTURES, 'click-plans.ts')), { name: 'click-plans', parallelism: 2 })).done;
+    const joined = (await readTopic(rt, 'click-plans')).flat();
+    expect(joined).toHaveLength(clicks.length);
+    for (const record of joined) expect(record.value!.toString()).toBe(plans[Number(record.key!.toString().slice(1)) % 3]);
+  });
 });

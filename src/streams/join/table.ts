@@ -6,7 +6,10 @@
  * A table is read while some join uses it: the first join to subscribe subscribes to the source,
  * later ones share that subscription and the store, and the source is unsubscribed when the last
  * join ends. Joins subscribe to the table before their own input, so a table whose source is
- * synchronous (or has already been read into the store) is complete before the first record.
+ * synchronous (or has already been read into the store) is complete before the first record. A
+ * table made directly of a `source()` is loaded first: a join lets its stream's records through
+ * only once the table has read every partition up to the end offsets seen when it started (as
+ * Kafka Streams bootstraps a global table), then goes on applying updates as they come.
  *
  * Options: `key` (default `record.key`), `value` (default `record.value`), `store` (default a new
  * in-memory key-value store).
@@ -15,6 +18,7 @@ import { ignoreElements, share, tap, type Observable } from 'rxjs';
 import { defineOptions } from '../../runtime/options.js';
 import { isFunction, recordKey } from '../extractors.js';
 import { InMemoryKeyValueStore, type KeyValueStore } from '../state/key-value-store.js';
+import { CAUGHT_UP, type CatchingUp } from '../source.js';
 import type { DefaultKey, KeyExtractor } from '../types.js';
 
 /** The value type of records that carry a `value` field (a `StreamRecord`), tombstones excluded. */
@@ -40,6 +44,8 @@ const recordValue = (record: unknown): unknown => (record as { value?: unknown }
 export class Table<K, V> {
   /** Applies the source's updates to the store; never emits. Joins subscribe to it. */
   readonly updates: Observable<never>;
+  /** Resolves once a table made of a `source()` has been loaded (see the module comment); null for other sources, ready at once. */
+  readonly loaded: Promise<void> | null;
 
   constructor(
     source: Observable<unknown>,
@@ -47,6 +53,8 @@ export class Table<K, V> {
     valueOf: (record: unknown) => V | null | undefined,
     readonly store: KeyValueStore<K, V>,
   ) {
+    // Asked now, while the pipeline is built: the source then looks up the end offsets to load up to when subscribed.
+    this.loaded = CAUGHT_UP in source ? (source as Observable<unknown> & CatchingUp)[CAUGHT_UP]() : null;
     this.updates = source.pipe(
       tap((record) => store.put(keyOf(record), valueOf(record) ?? null)),
       ignoreElements(),
