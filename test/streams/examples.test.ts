@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 
 const root = path.resolve(import.meta.dirname, '..', '..');
 const run = promisify(execFile);
-const EXAMPLES = ['page-views-per-minute', 'top-pages', 'user-sessions', 'enrich-clicks'];
+const EXAMPLES = ['page-views-per-minute', 'top-pages', 'user-sessions', 'enrich-clicks', 'page-counts'];
 
 /** The lines of the header's "Expected output:" block. */
 function expectedOutput(file: string): string[] {
