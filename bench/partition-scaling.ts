@@ -13,10 +13,13 @@
  *   - end-to-end produce and consume: `rt.producer()` and `rt.consumer()` on the main thread
  *     (encode and decode included), so these are bounded by one client thread;
  *   - produce and consume with a client on every thread: one thread task per worker thread, all
- *     started together (bench/lib/thread-workload.ts), each producing its share to, then consuming it from, the
- *     partitions its own thread hosts — encoding, append, fetch and decode all on that thread, with
- *     no message between client and partition; each first does 50,000 records untimed, so that its
- *     fresh thread's code is compiled. Measured where partitions >= threads.
+ *     started together (bench/lib/thread-workload.ts), each producing `--records` events of its
+ *     own to, then consuming them from, the partitions its own thread hosts — encoding, append,
+ *     fetch and decode all on that thread, with no message between client and partition. Every
+ *     thread does the same work whatever the thread count (a share of a fixed total would shrink
+ *     each thread's run as threads are added, until a fresh thread's start-up costs, which do not
+ *     shrink, made up much of it); each first does 50,000 records untimed, so that its code is
+ *     compiled. Measured where partitions >= threads.
  * Prints a table, writes bench/results/partition-scaling.json and an SVG chart of records/s
  * against threads (bench/results/partition-scaling.svg).
  */
@@ -117,11 +120,11 @@ async function consume(rt: Tributary, topic: string): Promise<number> {
   return rate;
 }
 
-/** Runs `workload` as a thread task on every thread, started together, and answers the combined rate: all records over the span from the first start to the last end. */
+/** Runs `workload` as a thread task on every thread, started together, each with RECORDS records, and answers the combined rate: all records over the span from the first start to the last end. */
 async function onEveryThread(rt: Tributary, workload: 'produceLocal' | 'consumeLocal', topic: string): Promise<number> {
   const resultsTopic = `results-${workload}`;
   await rt.admin.createTopic(resultsTopic, { partitions: 1 });
-  const input: ThreadWorkloadInput = { topic, records: Math.floor(RECORDS / rt.threads), resultsTopic, barrier: newBarrier(), tasks: rt.threads };
+  const input: ThreadWorkloadInput = { topic, records: RECORDS, resultsTopic, barrier: newBarrier(), tasks: rt.threads };
   const tasks = await Promise.all(Array.from({ length: rt.threads }, (_, slot) => rt.runtime.startThreadTask(slot, { moduleUrl: workloadUrl, exportName: workload, input })));
   await Promise.all(tasks.map((task) => task.done));
   const reports: ThreadWorkloadResult[] = [];
@@ -194,7 +197,7 @@ const rows: Row[] = results.map((r) => ({
   'produce, client per thread': Number.isNaN(r.produceEveryThread) ? '-' : formatRate(r.produceEveryThread),
   'consume, client per thread': Number.isNaN(r.consumeEveryThread) ? '-' : formatRate(r.consumeEveryThread),
 }));
-console.log(`\npartition scaling: ${RECORDS} click events per run, ${cores} cores\n`);
+console.log(`\npartition scaling: ${RECORDS} click events per run (per thread with a client per thread), ${cores} cores\n`);
 printTable(rows);
 
 // The chart: for each measure, the best rate over partition counts at each thread count.
