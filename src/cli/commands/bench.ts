@@ -27,13 +27,14 @@ const BENCHMARKS: Readonly<Record<string, Benchmark>> = {
   rebalance: { file: 'bench/rebalance.ts', results: 'rebalance' },
   'windowed-count': { file: 'bench/windowed-count.ts', results: 'windowed-count' },
   'windowed-count-operators': { file: 'bench/windowed-count-operators.ts', results: 'windowed-count-operators' },
+  repartition: { file: 'bench/repartition.ts', results: 'repartition' },
 };
 const DEFAULT = 'produce-consume';
 /** Our flags, which the benchmark never sees. */
 const OWN_FLAGS = ['--json', '--verbose'];
 
 export default defineCommand({
-  usage: ['[produce-consume|log|scaling|producer-path|rebalance|windowed-count|windowed-count-operators] [BENCHMARK OPTIONS...] [--json]'],
+  usage: ['[produce-consume|log|scaling|producer-path|rebalance|windowed-count|windowed-count-operators|repartition] [BENCHMARK OPTIONS...] [--json]'],
   about:
     `Runs a benchmark (default ${DEFAULT}) with the options given after its name, e.g. 'tributary bench log --records 100000 --repeats 1'. ` +
     'The benchmarks need the source checkout (they are not in the published package). What each measures, and its options:\n\n' +
