@@ -16,25 +16,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { parseArgs } from 'node:util';
 import { lastValueFrom, reduce } from 'rxjs';
 import { open, type Tributary } from '../src/index.js';
 import { ClickStream } from '../src/workload/click-events.js';
+import { runBenchArgs } from './lib/run-args.js';
 import { Progress, formatRate, median, printTable, seconds, writeResults, type Row } from './lib/report.js';
 
-const cores = os.availableParallelism();
-const { values: args } = parseArgs({
-  options: {
-    events: { type: 'string', default: '500000' },
-    repeats: { type: 'string', default: '3' },
-    partitions: { type: 'string', default: '8' },
-    'max-threads': { type: 'string', default: String(cores) },
-  },
-});
-const EVENTS = Number(args.events);
-const REPEATS = Number(args.repeats);
-const PARTITIONS = Number(args.partitions);
-const THREAD_COUNTS = Array.from({ length: Math.min(Number(args['max-threads']), cores) }, (_, i) => i + 1);
+const { events: EVENTS, repeats: REPEATS, partitions: PARTITIONS, threadCounts: THREAD_COUNTS, cores } = runBenchArgs(500_000);
 const PIPELINES = {
   local: pathToFileURL(path.join(import.meta.dirname, 'lib', 'repartition-local.ts')),
   repartitioned: pathToFileURL(path.join(import.meta.dirname, 'lib', 'repartition-through-topic.ts')),
