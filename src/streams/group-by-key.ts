@@ -3,8 +3,10 @@
  * running aggregate per key (in a key-value store) and emits the key's new aggregate on every
  * record, as a KTable's changelog does. Unlike RxJS's `groupBy` there is no per-key Observable.
  *
- * Options: `key`, the grouping key; default `record.key`. Repartitioning across partitions (Kafka
- * Streams' `groupBy` with a new key) is the runtime's part, not this operator's.
+ * Options: `key`, the grouping key; default `record.key`. It groups what this subscription sees:
+ * inside `rt.run`, where a task reads its share of the partitions, grouping by anything but the
+ * key the input is partitioned by needs `repartition({ key })` first (what Kafka Streams' `groupBy`
+ * does by itself).
  */
 import { Observable, type OperatorFunction } from 'rxjs';
 import { defineOptions } from '../runtime/options.js';

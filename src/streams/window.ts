@@ -13,7 +13,8 @@
  * `late$`, and completion of the input closes every open window (Flink's end of input).
  *
  * Options and defaults:
- * - `key`: the grouping key; default `record.key`.
+ * - `key`: the grouping key; default `record.key`. Inside `rt.run`, a key other than the one the
+ *   input is partitioned by needs a `repartition({ key })` before the window (see group-by-key.ts).
  * - `timestamp`: the event time, integer epoch ms; default `record.timestamp`.
  * - `maxOutOfOrderness`: how far behind the newest event time the watermark stays; default 0.
  * - `idleTimeout`: processing time without input after which the watermark advances anyway;
