@@ -16,8 +16,9 @@
  * the last record each emitted), flush every sink and changelog (everything those records caused
  * is then acknowledged), then commit the snapshot, with each changelog's end offset as the commit
  * metadata, and the end markers the task's repartition readers have read (see end-markers.ts).
- * After a commit, the records of repartition topics below the committed offsets are deleted. Commits run every `commitIntervalMs`, before partitions are revoked, when the pipeline
- * completes and when the task is stopped (after its sources stop pulling). Limit: the snapshot
+ * After a commit, the records of repartition topics below the committed offsets are deleted.
+ * Commits run every `commitIntervalMs`, before partitions are revoked, when the pipeline completes
+ * and when the task is stopped (after its sources stop pulling). Limit: the snapshot
  * covers what the pipeline emitted synchronously from the records read; an asynchronous stage
  * (`delay`, a `mergeMap` over promises) may still hold some of them, and their outputs are covered
  * only by a later commit: if the task dies in between, they are lost. Stores, restored to the last
