@@ -18,7 +18,7 @@
  *     fetch and decode all on that thread, with no message between client and partition. Every
  *     thread does the same work whatever the thread count (a share of a fixed total would shrink
  *     each thread's run as threads are added, until a fresh thread's start-up costs, which do not
- *     shrink, made up much of it); each first does 50,000 records untimed, so that its code is
+ *     shrink, made up much of it); each first does 500,000 records untimed, so that its code is
  *     compiled. Measured where partitions >= threads.
  * Prints a table, writes bench/results/partition-scaling.json and an SVG chart of records/s
  * against threads (bench/results/partition-scaling.svg).

@@ -45,10 +45,13 @@ const SEND_SIZE = 1000;
 const IN_FLIGHT_SENDS = 32;
 /**
  * Records each task produces or consumes, untimed, before the barrier: a fresh worker thread runs
- * the client code interpreted until its compiler has caught up, which in a run of a few hundred
- * milliseconds was a large part of it, and a larger part the fewer records each thread's share.
+ * the client code interpreted until its compiler has caught up, and the per-batch functions (sealing,
+ * sending, answering) become hot only after hundreds of thousands of records. With 50,000 the
+ * measured span still held about 150 ms of compiling per thread (--trace-opt), which a lone thread
+ * hands to the idle core and two threads must share theirs with; with 500,000, a producer's rate
+ * on one thread was a third higher, which is the rate a long-running producer sees.
  */
-const WARM_UP_RECORDS = 50_000;
+const WARM_UP_RECORDS = 500_000;
 
 const now = () => performance.timeOrigin + performance.now();
 
