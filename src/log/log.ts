@@ -37,7 +37,12 @@
  * ## Timers
  *
  * Under `interval` and `never` an unref'd timer writes the buffer every `flushIntervalMs` (and
- * under `interval` fdatasyncs). Retention does not run on a timer: the owner calls
+ * under `interval` fdatasyncs). It fires on multiples of `flushIntervalMs` in wall-clock time, not
+ * at intervals counted from the log's open, so that logs with the same interval, on every thread,
+ * sync together and their fdatasyncs share the file system's journal commits: with each log's
+ * ticks at its own point in the second, every fdatasync forced a commit of its own, writers to
+ * the other partitions stalled behind each one (ext4, data=ordered), and two threads producing
+ * with a client each ran no faster than one. Retention does not run on a timer: the owner calls
  * `applyRetention()` on its own schedule (Kafka checks every 5 minutes), so one scheduler can
  * serve every partition of a thread and tests control time through the injected clock.
  */
@@ -145,7 +150,7 @@ export class Log {
   private readonly segmentList: Segment[];
   private readonly appender: Appender;
   private readonly reader: LogReader;
-  private readonly timer: NodeJS.Timeout | null;
+  private timer: NodeJS.Timeout | null = null;
   private startOffset: number;
   private endOffset: number;
   /** Bytes of all segments but the active one. */
@@ -187,7 +192,7 @@ export class Log {
     this.appender = new Appender(config.appendBufferBytes);
     this.appender.attach(this.active);
     this.reader = new LogReader(this.segmentList, config.indexIntervalBytes);
-    this.timer = config.fsync === 'always' ? null : setInterval(() => this.onFlushTimer(), config.flushIntervalMs).unref();
+    if (config.fsync !== 'always') this.scheduleFlushTimer();
   }
 
   /** The first offset a reader may ask for. */
@@ -402,7 +407,8 @@ export class Log {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    if (this.timer !== null) clearInterval(this.timer);
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
     try {
       if (this.failure === null) {
         this.appender.sync();
@@ -555,6 +561,22 @@ export class Log {
       this.failure = TributaryError.is(error) ? error : new TributaryError('STORAGE_ERROR', `the log in ${this.dir} failed: ${String(error)}`, { dir: this.dir }, { cause: error });
     }
     return error;
+  }
+
+  /**
+   * Arms the flush timer for the first multiple of flushIntervalMs since the epoch after `after`
+   * (see the module comment on timers). A tick schedules the next from its own due time as well as
+   * from the clock, since a timer may run a little before its due time by Date.now(), and must not
+   * then tick again at once for the same multiple.
+   */
+  private scheduleFlushTimer(after = Date.now()): void {
+    const interval = this.config.flushIntervalMs;
+    const due = (Math.floor(after / interval) + 1) * interval;
+    this.timer = setTimeout(() => {
+      if (this.closed) return;
+      this.onFlushTimer();
+      this.scheduleFlushTimer(Math.max(Date.now(), due));
+    }, Math.max(0, due - Date.now())).unref();
   }
 
   private onFlushTimer(): void {

@@ -451,14 +451,36 @@ describe('durability and lifecycle', () => {
     }
   });
 
-  it('writes the buffer every flushIntervalMs under interval', () => {
-    vi.useFakeTimers();
+  it('writes the buffer every flushIntervalMs under interval, on multiples of it in wall-clock time', () => {
+    vi.useFakeTimers({ now: 1_000_000 });
     const log = openLog(newDir(), { fsync: 'interval', flushIntervalMs: 500 });
     fill(log, 3);
     const file = log.segments[0].file;
     expect(fs.statSync(file).size).toBe(0);
     vi.advanceTimersByTime(499);
     expect(fs.statSync(file).size).toBe(0);
+    vi.advanceTimersByTime(1);
+    expect(fs.statSync(file).size).toBe(log.size);
+
+    // A log opened between two multiples ticks with the first: at the next multiple, not 500 ms after its open.
+    vi.advanceTimersByTime(200);
+    const later = openLog(newDir(), { fsync: 'interval', flushIntervalMs: 500 });
+    fill(later, 2);
+    fill(log, 2);
+    vi.advanceTimersByTime(299);
+    expect(fs.statSync(later.segments[0].file).size).toBe(0);
+    vi.advanceTimersByTime(1);
+    expect(fs.statSync(later.segments[0].file).size).toBe(later.size);
+    expect(fs.statSync(file).size).toBe(log.size);
+
+    // A tick that runs late by the clock (1,250 ms) is followed by one at the next multiple, not by several catching up.
+    fill(log, 1);
+    vi.setSystemTime(Date.now() + 1_250);
+    vi.advanceTimersByTime(500);
+    expect(fs.statSync(file).size).toBe(log.size);
+    fill(log, 1);
+    vi.advanceTimersByTime(249);
+    expect(fs.statSync(file).size).toBeLessThan(log.size);
     vi.advanceTimersByTime(1);
     expect(fs.statSync(file).size).toBe(log.size);
   });
