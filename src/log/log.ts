@@ -567,7 +567,8 @@ export class Log {
    * Arms the flush timer for the first multiple of flushIntervalMs since the epoch after `after`
    * (see the module comment on timers). A tick schedules the next from its own due time as well as
    * from the clock, since a timer may run a little before its due time by Date.now(), and must not
-   * then tick again at once for the same multiple.
+   * then tick again at once for the same multiple. The wait never exceeds flushIntervalMs, so that a
+   * wall clock set back does not hold the next fdatasync back with it.
    */
   private scheduleFlushTimer(after = Date.now()): void {
     const interval = this.config.flushIntervalMs;
@@ -576,7 +577,7 @@ export class Log {
       if (this.closed) return;
       this.onFlushTimer();
       this.scheduleFlushTimer(Math.max(Date.now(), due));
-    }, Math.max(0, due - Date.now())).unref();
+    }, Math.min(interval, Math.max(0, due - Date.now()))).unref();
   }
 
   private onFlushTimer(): void {

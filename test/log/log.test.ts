@@ -483,6 +483,13 @@ describe('durability and lifecycle', () => {
     expect(fs.statSync(file).size).toBeLessThan(log.size);
     vi.advanceTimersByTime(1);
     expect(fs.statSync(file).size).toBe(log.size);
+
+    // A clock set back an hour does not hold the ticks after it back: they still come within flushIntervalMs.
+    vi.setSystemTime(Date.now() - 3_600_000);
+    vi.advanceTimersByTime(500);
+    fill(log, 1);
+    vi.advanceTimersByTime(500);
+    expect(fs.statSync(file).size).toBe(log.size);
   });
 
   it('writes the buffer without fdatasync on flush({ fsync: false })', () => {
