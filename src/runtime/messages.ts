@@ -263,7 +263,13 @@ export interface WorkerRequests {
    * is reported by a `taskEnded` uplink call.
    */
   startTask: {
-    args: { readonly taskId: string; readonly moduleUrl: string; readonly exportName: string; readonly input: unknown };
+    /**
+     * `metadataVersion`: the runtime's metadata version when the task was (re)started. The task
+     * runs once the thread's client has metadata at least that new: snapshots travel on the
+     * uplink, this request on the thread's port, and a topic created just before the task starts
+     * must be known to it.
+     */
+    args: { readonly taskId: string; readonly moduleUrl: string; readonly exportName: string; readonly input: unknown; readonly metadataVersion: number };
     result: null;
   };
   /** Aborts a task's signal and answers once the task has ended (at once for a task not running here). */
@@ -330,6 +336,8 @@ export interface ThreadTopic {
 
 /** Every topic, pushed to each thread when it starts and after every metadata change. */
 export interface MetadataSnapshot {
+  /** Counts the runtime's metadata changes: a later snapshot has a higher version. */
+  readonly version: number;
   readonly metadata: readonly ThreadTopic[];
 }
 

@@ -92,6 +92,8 @@ export class Runtime extends EventEmitter<RuntimeEvents> implements PartitionCli
   private retentionPass: Promise<void> | undefined;
   /** The last metadata change queued; changes run one at a time. */
   private metadataTail: Promise<unknown> = Promise.resolve();
+  /** Counts metadata changes published to the threads (see MetadataSnapshot). */
+  private metadataVersion = 0;
   private closing: Promise<void> | undefined;
 
   private constructor(
@@ -125,7 +127,14 @@ export class Runtime extends EventEmitter<RuntimeEvents> implements PartitionCli
           metadata: () => this.metadataSnapshot(),
         }),
     );
-    this.tasks = new TaskSupervisor((slot, type, args) => this.slots[slot].call(type, args), threads);
+    this.tasks = new TaskSupervisor(
+      {
+        // A task starts once its thread has the metadata of this moment (see messages.ts, startTask).
+        startTask: (slot, args) => this.slots[slot].call('startTask', { ...args, metadataVersion: this.metadataVersion }),
+        stopTask: (slot, args) => this.slots[slot].call('stopTask', args),
+      },
+      threads,
+    );
     this.retentionTimer = setInterval(() => this.applyRetention(), retentionCheckIntervalMs).unref();
   }
 
@@ -365,6 +374,7 @@ export class Runtime extends EventEmitter<RuntimeEvents> implements PartitionCli
   /** Every topic with the slot of each partition, as worker threads' clients see them. */
   private metadataSnapshot(): MetadataSnapshot {
     return {
+      version: this.metadataVersion,
       metadata: this.store.topics.map((topic) => ({
         name: topic.name,
         partitions: topic.partitions,
@@ -377,6 +387,7 @@ export class Runtime extends EventEmitter<RuntimeEvents> implements PartitionCli
 
   /** Tells every thread's client about a metadata change. */
   private publishMetadata(): void {
+    this.metadataVersion++;
     const snapshot = this.metadataSnapshot();
     for (const slot of this.slots) slot.publish(snapshot);
   }

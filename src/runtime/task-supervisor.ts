@@ -27,12 +27,19 @@ export interface ThreadTaskHandle {
   stop(): Promise<void>;
 }
 
-type SlotCall = <T extends 'startTask' | 'stopTask'>(slot: number, type: T, args: WorkerRequests[T]['args']) => Promise<unknown>;
+/** What the supervisor starts a task with; the slot's call adds the metadata version of the moment. */
+export type TaskStartArgs = Omit<WorkerRequests['startTask']['args'], 'metadataVersion'>;
+
+/** How the supervisor reaches a slot's thread. */
+export interface TaskSlots {
+  startTask(slot: number, args: TaskStartArgs): Promise<unknown>;
+  stopTask(slot: number, args: WorkerRequests['stopTask']['args']): Promise<unknown>;
+}
 
 interface Task {
   readonly id: string;
   readonly slot: number;
-  readonly args: WorkerRequests['startTask']['args'];
+  readonly args: TaskStartArgs;
   restarts: number;
   stopping: boolean;
   readonly done: Promise<void>;
@@ -44,7 +51,7 @@ export class TaskSupervisor {
   private nextId = 0;
 
   constructor(
-    private readonly call: SlotCall,
+    private readonly call: TaskSlots,
     private readonly slots: number,
   ) {}
 
@@ -76,7 +83,7 @@ export class TaskSupervisor {
     };
     this.tasks.set(id, task);
     try {
-      await this.call(slot, 'startTask', task.args);
+      await this.call.startTask(slot, task.args);
     } catch (error) {
       this.tasks.delete(id);
       throw error;
@@ -102,7 +109,7 @@ export class TaskSupervisor {
     for (const task of this.tasks.values()) {
       if (task.slot !== slot || task.stopping) continue;
       task.restarts++;
-      this.call(slot, 'startTask', task.args).catch((error: Error) => task.settle(error));
+      this.call.startTask(slot, task.args).catch((error: Error) => task.settle(error));
     }
   }
 
@@ -115,7 +122,7 @@ export class TaskSupervisor {
     task.stopping = true;
     if (this.tasks.has(task.id)) {
       try {
-        await this.call(task.slot, 'stopTask', { taskId: task.id });
+        await this.call.stopTask(task.slot, { taskId: task.id });
       } catch (error) {
         // The thread is gone: so is the task.
         if (!TributaryError.is(error, 'PARTITION_UNAVAILABLE') && !TributaryError.is(error, 'CLOSED')) throw error;

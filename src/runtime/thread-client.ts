@@ -43,7 +43,9 @@ export class ThreadClient implements PartitionClient {
   private nextLocalId = -1;
   private nextUplinkId = 0;
   private closed = false;
-  private readonly metadataWaiters: Array<() => void> = [];
+  private metadataVersion = -1;
+  /** Callers waiting for metadata at least as new as their version. */
+  private readonly metadataWaiters: Array<{ readonly version: number; readonly wake: () => void }> = [];
 
   constructor(
     /** This thread's slot. */
@@ -74,10 +76,10 @@ export class ThreadClient implements PartitionClient {
     return this.topics.get(topic)?.slots[partition];
   }
 
-  /** Resolves once the runtime's metadata has reached this thread (it is pushed when the thread starts). */
-  metadataReady(): Promise<void> {
-    if (this.topics.size > 0 || this.closed) return Promise.resolve();
-    return new Promise((resolve) => this.metadataWaiters.push(resolve));
+  /** Resolves once metadata of at least `version` has reached this thread (the first snapshot is pushed when the thread starts); at once when closed. */
+  metadataReady(version = 0): Promise<void> {
+    if (this.metadataVersion >= version || this.closed) return Promise.resolve();
+    return new Promise((resolve) => this.metadataWaiters.push({ version, wake: resolve }));
   }
 
   request<T extends ClientRequestType>(type: T, args: WorkerRequests[T]['args'], transfer: readonly ArrayBuffer[] = []): Promise<WorkerRequests[T]['result']> {
@@ -128,7 +130,7 @@ export class ThreadClient implements PartitionClient {
     for (const pending of [...this.local.values(), ...this.uplinkCalls.values()]) pending.reject(closedError());
     this.local.clear();
     this.uplinkCalls.clear();
-    for (const wake of this.metadataWaiters.splice(0)) wake();
+    for (const { wake } of this.metadataWaiters.splice(0)) wake();
   }
 
   private up(call: UplinkCall, transfer: readonly ArrayBuffer[] = []): Promise<unknown> {
@@ -155,7 +157,13 @@ export class ThreadClient implements PartitionClient {
 
   private onMetadata(snapshot: MetadataSnapshot): void {
     this.topics = new Map(snapshot.metadata.map((topic) => [topic.name, topic]));
-    for (const wake of this.metadataWaiters.splice(0)) wake();
+    this.metadataVersion = snapshot.version;
+    for (let i = this.metadataWaiters.length - 1; i >= 0; i--) {
+      const waiter = this.metadataWaiters[i];
+      if (waiter.version > snapshot.version) continue;
+      this.metadataWaiters.splice(i, 1);
+      waiter.wake();
+    }
   }
 }
 

@@ -70,7 +70,7 @@ export class ThreadTaskExtension implements HostExtension {
   }
 
   private async start(args: WorkerRequests['startTask']['args']): Promise<void> {
-    const { taskId, moduleUrl, exportName, input } = args;
+    const { taskId, moduleUrl, exportName, input, metadataVersion } = args;
     if (this.tasks.has(taskId)) throw new TributaryError('INVALID_REQUEST', `task ${taskId} is already running on this thread`, { taskId });
     let task: unknown;
     try {
@@ -82,6 +82,7 @@ export class ThreadTaskExtension implements HostExtension {
       throw new TributaryError('INVALID_REQUEST', `${moduleUrl} has no function export ${JSON.stringify(exportName)}`, { moduleUrl, exportName });
     }
     const client = this.client();
+    await client.metadataReady(metadataVersion);
     const controller = new AbortController();
     const context: ThreadTaskContext = { client, slot: client.slot, input, signal: controller.signal };
     const ended = Promise.resolve()

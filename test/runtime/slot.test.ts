@@ -22,7 +22,7 @@ function newSlot(hosts: FakeHosts, options: { partitions?: OpenPartitionArgs[]; 
     partitions: () => options.partitions ?? [openArgs('t', 0), openArgs('t', 1)],
     onRestarted: (restart) => restarts.push(restart),
     serveUplink: () => Promise.reject(new Error('no uplink calls in these tests')),
-    metadata: () => ({ metadata: [] }),
+    metadata: () => ({ version: 0, metadata: [] }),
   });
   slots.push(slot);
   return { slot, restarts };

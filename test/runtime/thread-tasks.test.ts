@@ -23,6 +23,15 @@ describe('thread tasks', () => {
     expect(new Set(partitions.flat().map((record) => record.value!.toString()))).toEqual(new Set(['from slot 1']));
   });
 
+  it('see every topic created before they started, though metadata reaches their thread by another port', async () => {
+    const rt = await openRuntime({ dir: newDir(), threads: 2 });
+    for (let i = 0; i < 20; i++) {
+      await rt.admin.createTopic(`fresh-${i}`, { partitions: 2 });
+      const task = await rt.runtime.startThreadTask(i % 2, { moduleUrl, exportName: 'produce', input: { topic: `fresh-${i}`, count: 2 } });
+      await task.done;
+    }
+  });
+
   it('consume more than the consumer-wide byte budget from their own partitions (answers to local calls do not starve the event loop)', async () => {
     const rt = await openRuntime({ dir: newDir(), threads: 2 });
     // 24 partitions of 4,000 records of ~1 KiB: 12 MiB a thread, past a consumer's 10 MiB budget, so delivery must free budget.
