@@ -16,7 +16,8 @@ import { integrationFixture, readTopic, sleep, threadsOf, until } from './helper
 const { newDir, openRuntime } = integrationFixture();
 
 const FIXTURES = path.join(import.meta.dirname, '..', 'streams', 'fixtures');
-const PAGE_COUNTS = pathToFileURL(path.join(FIXTURES, 'page-counts.ts'));
+// The pipeline of examples/page-counts.ts: a repartition by page (named 'by-page'), then a count per page.
+const PAGE_COUNTS = pathToFileURL(path.join(import.meta.dirname, '..', '..', 'examples', 'pipelines', 'page-counts.ts'));
 const PAGE_WINDOWS = pathToFileURL(path.join(FIXTURES, 'page-windows.ts'));
 const EVENTS = 12_000;
 const MINUTE = 60_000;
