@@ -36,7 +36,8 @@
  * - `name`: names the internal topic, 1 to 100 of a-z A-Z 0-9 . _ -; default `repartition-<n>`,
  *   n counting the pipeline's repartitions from 0 in the order they are made.
  * - `partitions`: the internal topic's partitions when the run creates it; default the most
- *   partitions of the pipeline's source topics made before it (Kafka Streams' default).
+ *   partitions of the pipeline's source topics made before it (Kafka Streams' default). A topic
+ *   that exists keeps its own; one with another count than a `partitions` given is refused.
  * - `serde` / `keySerde`: how values and keys are written; default a self-describing format that
  *   round-trips Buffers, strings and JSON values (element-serde.ts).
  * - `producer`: options of the writing producer, as `sink()` takes them.

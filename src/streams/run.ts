@@ -151,6 +151,8 @@ class Run implements RunHandle {
 interface PlannedRepartition {
   readonly topic: string;
   readonly partitions: number;
+  /** True when the pipeline named the partition count (the `partitions` option). */
+  readonly explicit: boolean;
 }
 
 /**
@@ -176,7 +178,7 @@ class PlanningBinding implements StreamBinding {
       throw new TributaryError('INVALID_CONFIG', `the pipeline makes two repartitions with topic '${topic}'; each needs its own name (it names its topic)`, { field: 'name', value: name });
     }
     const upstream = this.topics.map((source) => this.repartitions.find((planned) => planned.topic === source)?.partitions ?? this.client.storedTopic(source)?.partitions ?? 1);
-    this.repartitions.push({ topic, partitions: partitions ?? Math.max(1, ...upstream) });
+    this.repartitions.push({ topic, partitions: partitions ?? Math.max(1, ...upstream), explicit: partitions !== undefined });
     // Only its topic matters here: the planning build is never subscribed.
     return { topic, markers: { run: '', writers: 0 }, writer: 0 };
   }
@@ -217,10 +219,22 @@ function notRunning(): TributaryError {
   return new TributaryError('INVALID_REQUEST', 'a pipeline built by rt.run() on the main thread is only planned: it runs in its tasks', {});
 }
 
-/** Creates the repartition topics that do not exist yet; one that exists keeps its partitions (records are placed by the partition count they find). */
+/**
+ * Creates the repartition topics that do not exist yet. One that exists keeps its partitions
+ * (records are placed by the partition count they find), unless the pipeline names another count,
+ * which is refused: its records would not be where the pipeline expects.
+ */
 async function createRepartitionTopics(runtime: Runtime, repartitions: readonly PlannedRepartition[]): Promise<void> {
-  for (const { topic, partitions } of repartitions) {
-    if (runtime.storedTopic(topic) === undefined) await runtime.admin.createTopic(topic, { partitions });
+  for (const { topic, partitions, explicit } of repartitions) {
+    const existing = runtime.storedTopic(topic);
+    if (existing === undefined) {
+      await runtime.admin.createTopic(topic, { partitions });
+    } else if (explicit && existing.partitions !== partitions) {
+      throw new TributaryError('INVALID_CONFIG', `repartition topic '${topic}' has ${existing.partitions} partitions, but the pipeline asks for ${partitions}; delete the topic to change its partitions`, {
+        field: 'partitions',
+        value: partitions,
+      });
+    }
   }
 }
 

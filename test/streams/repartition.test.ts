@@ -84,5 +84,13 @@ describe('repartition() planned by rt.run', () => {
     await rt.admin.createTopic('chain-back-repartition', { partitions: 2 });
     await (await rt.run(fixture('repartition-chain.ts'), { name: 'chain' })).done;
     expect(rt.runtime.storedTopic('chain-back-repartition')?.partitions).toBe(2);
+    // The first repartition names its count: a topic with another one is refused.
+    await rt.admin.deleteTopic('chain-repartition-0-repartition');
+    await rt.admin.createTopic('chain-repartition-0-repartition', { partitions: 3 });
+    await expect(rt.run(fixture('repartition-chain.ts'), { name: 'chain' })).rejects.toMatchObject({
+      code: 'INVALID_CONFIG',
+      details: { field: 'partitions' },
+      message: expect.stringMatching(/has 3 partitions, but the pipeline asks for 5/),
+    });
   });
 });
