@@ -3,21 +3,18 @@
  * options and of the topics a run plans for it. Repartitioning across tasks is in
  * test/integration/streams-repartition.test.ts.
  */
-import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { from, lastValueFrom, toArray } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import type { Tributary } from '../../src/index.js';
 import { repartition, source } from '../../src/streams/index.js';
-import { integrationFixture, readTopic } from '../integration/helpers.js';
+import { readTopic } from '../integration/helpers.js';
+import { runFixtures } from './run-fixtures.js';
 
-const { newDir, openRuntime } = integrationFixture();
-const fixture = (name: string): URL => pathToFileURL(path.join(import.meta.dirname, 'fixtures', name));
+const { fixture, clicksRuntime } = runFixtures();
 
+/** The two-thread runtime of run-fixtures.ts with two clicks in `clicks`. */
 async function runtime(): Promise<Tributary> {
-  const rt = await openRuntime({ dir: newDir(), threads: 2 });
-  await rt.admin.createTopic('clicks', { partitions: 2 });
-  await rt.admin.createTopic('click-counts', { partitions: 2 });
+  const rt = await clicksRuntime();
   const producer = rt.producer();
   await producer.send({
     topic: 'clicks',

@@ -2,21 +2,10 @@
  * `rt.run`'s checks before and while tasks start: the module, its topics, its options and its
  * stores' changelog topics; and the handle's defaults.
  */
-import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import type { Tributary } from '../../src/index.js';
-import { integrationFixture } from '../integration/helpers.js';
+import { runFixtures } from './run-fixtures.js';
 
-const { newDir, openRuntime } = integrationFixture();
-const fixture = (name: string): URL => pathToFileURL(path.join(import.meta.dirname, 'fixtures', name));
-
-async function runtime(): Promise<Tributary> {
-  const rt = await openRuntime({ dir: newDir(), threads: 2 });
-  await rt.admin.createTopic('clicks', { partitions: 2 });
-  await rt.admin.createTopic('click-counts', { partitions: 2 });
-  return rt;
-}
+const { newDir, openRuntime, fixture, clicksRuntime: runtime } = runFixtures();
 
 describe('rt.run checks', () => {
   it('rejects a module that does not load or does not build a pipeline', async () => {
