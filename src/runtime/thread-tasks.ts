@@ -69,34 +69,53 @@ export class ThreadTaskExtension implements HostExtension {
     for (const running of this.tasks.values()) running.controller.abort(new TributaryError('CLOSED', 'the thread is stopping', {}));
   }
 
+  /**
+   * Registers the task at once, so that a stop arriving while its module loads or its metadata is
+   * awaited aborts it (it then ends without running) instead of missing it; then runs it.
+   */
   private async start(args: WorkerRequests['startTask']['args']): Promise<void> {
     const { taskId, moduleUrl, exportName, input, metadataVersion } = args;
     if (this.tasks.has(taskId)) throw new TributaryError('INVALID_REQUEST', `task ${taskId} is already running on this thread`, { taskId });
-    let task: unknown;
-    try {
-      task = ((await import(moduleUrl)) as Record<string, unknown>)[exportName];
-    } catch (cause) {
-      throw new TributaryError('INVALID_REQUEST', `task module ${moduleUrl} failed to load: ${(cause as Error)?.message ?? String(cause)}`, { moduleUrl }, { cause });
-    }
-    if (typeof task !== 'function') {
-      throw new TributaryError('INVALID_REQUEST', `${moduleUrl} has no function export ${JSON.stringify(exportName)}`, { moduleUrl, exportName });
-    }
-    const client = this.client();
-    await client.metadataReady(metadataVersion);
     const controller = new AbortController();
+    let markEnded!: () => void;
+    this.tasks.set(taskId, { controller, ended: new Promise<void>((resolve) => (markEnded = resolve)) });
+    const client = this.client();
+    let task: ThreadTask;
+    try {
+      task = await loadTask(moduleUrl, exportName);
+      await client.metadataReady(metadataVersion);
+    } catch (error) {
+      this.tasks.delete(taskId);
+      markEnded();
+      throw error;
+    }
     const context: ThreadTaskContext = { client, slot: client.slot, input, signal: controller.signal };
-    const ended = Promise.resolve()
-      .then(() => (task as ThreadTask)(context))
+    void Promise.resolve()
+      .then(() => (controller.signal.aborted ? undefined : task(context)))
       .then(
         () => null,
         (error: unknown) => asTaskError(error),
       )
       .then((error) => {
         this.tasks.delete(taskId);
+        markEnded();
         client.taskEnded(taskId, error);
       });
-    this.tasks.set(taskId, { controller, ended });
   }
+}
+
+/** The task function `exportName` of `moduleUrl`; INVALID_REQUEST when it does not load or is not a function. */
+async function loadTask(moduleUrl: string, exportName: string): Promise<ThreadTask> {
+  let task: unknown;
+  try {
+    task = ((await import(moduleUrl)) as Record<string, unknown>)[exportName];
+  } catch (cause) {
+    throw new TributaryError('INVALID_REQUEST', `task module ${moduleUrl} failed to load: ${(cause as Error)?.message ?? String(cause)}`, { moduleUrl }, { cause });
+  }
+  if (typeof task !== 'function') {
+    throw new TributaryError('INVALID_REQUEST', `${moduleUrl} has no function export ${JSON.stringify(exportName)}`, { moduleUrl, exportName });
+  }
+  return task as ThreadTask;
 }
 
 /** A task's failure as it crosses to the main thread. */
