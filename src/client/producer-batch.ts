@@ -11,6 +11,7 @@
  * collector to trace and copy while the batch lingers and awaits its acknowledgement.
  */
 import { frameRecordBatch, writeRecord } from '../record/batch-encoder.js';
+import type { SharedFramePool } from './frame-pool.js';
 import { RECORDS_OFFSET } from '../record/batch-header.js';
 import type { CompressionName } from '../record/index.js';
 import type { Acks, AppendResponse } from '../runtime/messages.js';
@@ -267,14 +268,14 @@ export class ProducerBatch {
     return size;
   }
 
-  /** The batch as it is sent: framed, compressed and checksummed under its current producer id, epoch and sequence. */
-  frame(): Buffer {
-    return frameRecordBatch(this.buffer!.subarray(RECORDS_OFFSET, this.end), this, {
-      compression: this.compression,
-      producerId: this.producerId,
-      producerEpoch: this.producerEpoch,
-      baseSequence: this.baseSequence,
-    });
+  /**
+   * The batch as it is sent: framed, compressed and checksummed under its current producer id,
+   * epoch and sequence, into a buffer from `frames` when given (see frame-pool.ts).
+   */
+  frame(frames?: SharedFramePool): Buffer {
+    const options = { compression: this.compression, producerId: this.producerId, producerEpoch: this.producerEpoch, baseSequence: this.baseSequence };
+    const records = this.buffer!.subarray(RECORDS_OFFSET, this.end);
+    return frames === undefined ? frameRecordBatch(records, this, options) : frameRecordBatch(records, this, options, (size) => frames.take(size));
   }
 
   /** Gives the batch's buffer back to the pool once it is done; nothing reads it after that. */

@@ -7,12 +7,12 @@
  * A retry must carry the same producer id, epoch and sequence as the first attempt, so that a
  * partition that already appended the batch (the ambiguous case: it appended, then the answer was
  * lost) recognizes it and answers with the original offsets instead of appending it twice. A
- * framed batch larger than Node's buffer pool slice owns its ArrayBuffer and is transferred to
- * the partition's thread, which detaches it here; the batch keeps its records, already encoded,
- * in a buffer of its own (see `ProducerBatch`), and a retry frames them again: the same records
- * under the same header give the same bytes, as the codecs are deterministic. Framing costs one
- * copy of the records (or their compression) and one CRC. Small batches live in the shared pool,
- * cannot be transferred, and are kept as they are.
+ * batch is framed into a chunk of shared memory (see frame-pool.ts) that the request lends to the
+ * partition's thread: the chunk returns to the pool when that thread answers, and is abandoned if
+ * the request fails (the thread may read it yet). So every attempt frames the batch afresh from
+ * its records, which the batch keeps, already encoded, in a buffer of its own (see
+ * `ProducerBatch`): the same records under the same header give the same bytes, as the codecs are
+ * deterministic. Framing costs one copy of the records (or their compression) and one CRC.
  *
  * ## Order and failures, per partition
  *
@@ -45,6 +45,7 @@ import { TributaryError } from '../errors.js';
 import type { AppendResponse } from '../runtime/messages.js';
 import { transferListFor } from '../runtime/messages.js';
 import type { PartitionClient, ProducerIdentity } from '../runtime/partition-client.js';
+import { SharedFramePool } from './frame-pool.js';
 import type { ProducerBatch } from './producer-batch.js';
 import { retryDelayMs, type RetryOptions } from './retry.js';
 
@@ -87,6 +88,7 @@ export class ProducerSender {
   private identity: ProducerIdentity | null = null;
   private identityRequest: Promise<ProducerIdentity> | null = null;
   private sealCount = 0;
+  private readonly frames = new SharedFramePool();
 
   constructor(
     private readonly client: PartitionClient,
@@ -106,7 +108,7 @@ export class ProducerSender {
     batch.sealOrder = ++this.sealCount;
     if (this.config.idempotent) this.stamp(pipeline, batch);
     try {
-      batch.bytes = batch.frame();
+      batch.bytes = batch.frame(this.frames);
     } catch (error) {
       if (this.config.idempotent) pipeline.nextSequence = batch.baseSequence;
       this.fail(batch, error);
@@ -182,26 +184,28 @@ export class ProducerSender {
     let bytes = batch.bytes;
     if (bytes === null) {
       try {
-        bytes = batch.frame();
+        bytes = batch.frame(this.frames);
       } catch (error) {
         this.fail(batch, error);
         return;
       }
     }
-    const transfer = transferListFor(bytes);
-    // A transferred buffer is detached once the request is posted; a retry re-encodes the records.
-    batch.bytes = transfer.length > 0 ? null : bytes;
+    // The bytes are lent to this attempt (a frame too large for the pool is transferred): a retry frames again.
+    batch.bytes = null;
+    const frame = bytes;
     const attempt = ++batch.attempt;
     let request: Promise<AppendResponse>;
     try {
       request = this.client.request(
         'append',
         { topic: batch.topic, partition: batch.partition, batch: bytes, acks: batch.acks, logAppendTime: batch.logAppendTime },
-        transfer,
+        transferListFor(bytes),
       );
     } catch (error) {
       request = Promise.reject(error);
     }
+    // Answered, the partition has copied the batch into its log: the chunk can carry the next one.
+    request.then(() => this.frames.give(frame), ignore);
     if (batch.acks === 0) {
       // Kafka's acks 0: nothing is awaited and no error is reported; the send is done once the batch is out.
       request.then(ignore, ignore);

@@ -338,14 +338,15 @@ export interface WrittenRecords {
  * Frames records already written with `writeRecord` (`records`: the uncompressed records section,
  * offset deltas 0 to count - 1) as one RecordBatch v2: compresses them as one block if
  * `options.compression` asks, then writes the header and the CRC. The bytes are those
- * `encodeRecordBatch` writes for the same records, in a buffer allocated as `Buffer.allocUnsafe`
- * does: one of its own (transferable to another thread) unless small enough for Node's pool.
+ * `encodeRecordBatch` writes for the same records, in a buffer of exactly their size from
+ * `allocate` (default `Buffer.allocUnsafe`; the producer frames into shared memory, see
+ * client/frame-pool.ts).
  */
-export function frameRecordBatch(records: Buffer, written: WrittenRecords, options: EncodeOptions = {}): Buffer {
+export function frameRecordBatch(records: Buffer, written: WrittenRecords, options: EncodeOptions = {}, allocate: (size: number) => Buffer = Buffer.allocUnsafe): Buffer {
   if (written.count < 1) checkRecords([]);
   const codec = codecByName(options.compression ?? 'none');
   const payload = codec.id === 0 ? records : codec.compress(records);
-  const batch = Buffer.allocUnsafe(BATCH_HEADER_SIZE + payload.length);
+  const batch = allocate(BATCH_HEADER_SIZE + payload.length);
   batch.set(payload, RECORDS_OFFSET);
   writeBatchHeader(batch, codec.id, written.count, written.count - 1, written.baseTimestamp, written.maxTimestamp, options);
   return batch;

@@ -6,7 +6,7 @@
  * Honest where it matters to a producer:
  * - batches cross as the runtime moves them: a transferred ArrayBuffer is detached on the
  *   caller's side (structuredClone with a transfer list), so a producer that reads a sent buffer
- *   again sees it empty;
+ *   again sees it empty, and a SharedArrayBuffer stays shared;
  * - requests are handled in the order sent, synchronously, and answered asynchronously, in order;
  * - a fault `after` the append is the ambiguous case: the batch is in the log, the answer is an error.
  *
@@ -51,6 +51,8 @@ export interface AppendAttempt {
   readonly acks: Acks;
   /** The batch's buffer was transferred (moved, detached on the producer's side) rather than copied. */
   readonly transferred: boolean;
+  /** The batch as it arrived: for a frame in shared memory, a view of the producer's very chunk. */
+  readonly received: Uint8Array;
   readonly outcome: 'appended' | 'duplicate' | ErrorCode;
 }
 
@@ -130,7 +132,7 @@ export class FakePartitionClient implements PartitionClient {
       if (fault?.when === 'after' && error === undefined) error = new TributaryError(fault.error, `injected ${fault.error} after append to ${key}`, {});
     }
     const outcome = error === undefined ? (result!.duplicate ? 'duplicate' : 'appended') : TributaryError.is(error) ? error.code : 'INVALID_REQUEST';
-    this.attempts.push({ topic: args.topic, partition: args.partition, bytes, acks: args.acks, transferred: transfer.length > 0, outcome });
+    this.attempts.push({ topic: args.topic, partition: args.partition, bytes, acks: args.acks, transferred: transfer.length > 0, received: batch, outcome });
     const inFlight = (this.inFlight.get(key) ?? 0) + 1;
     this.inFlight.set(key, inFlight);
     this.maxInFlight.set(key, Math.max(this.maxInFlight.get(key) ?? 0, inFlight));
