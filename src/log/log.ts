@@ -37,7 +37,8 @@
  * ## Timers
  *
  * Under `interval` and `never` an unref'd timer writes the buffer every `flushIntervalMs` (and
- * under `interval` fdatasyncs). It fires on multiples of `flushIntervalMs` in wall-clock time, not
+ * under `interval` fdatasyncs), armed while there is something to write or sync. It fires on
+ * multiples of `flushIntervalMs` in wall-clock time, not
  * at intervals counted from the log's open, so that logs with the same interval, on every thread,
  * sync together and their fdatasyncs share the file system's journal commits: with each log's
  * ticks at its own point in the second, every fdatasync forced a commit of its own, writers to
@@ -150,7 +151,10 @@ export class Log {
   private readonly segmentList: Segment[];
   private readonly appender: Appender;
   private readonly reader: LogReader;
+  /** The flush timer, armed while the log has unwritten or unsynced bytes (under `interval` and `never`). */
   private timer: NodeJS.Timeout | null = null;
+  /** Due time of the flush timer's last tick. */
+  private lastFlushDue = 0;
   private startOffset: number;
   private endOffset: number;
   /** Bytes of all segments but the active one. */
@@ -192,7 +196,6 @@ export class Log {
     this.appender = new Appender(config.appendBufferBytes);
     this.appender.attach(this.active);
     this.reader = new LogReader(this.segmentList, config.indexIntervalBytes);
-    if (config.fsync !== 'always') this.scheduleFlushTimer();
   }
 
   /** The first offset a reader may ask for. */
@@ -249,6 +252,7 @@ export class Log {
         const active = this.active;
         const position = active.size;
         this.appender.append(batches, pos, size);
+        if (this.timer === null) this.armFlushTimer();
         active.indexBatch(position, size, lastOffset, maxTimestamp, this.config.indexIntervalBytes);
         this.endOffset = lastOffset + 1;
         pos += size;
@@ -564,19 +568,22 @@ export class Log {
   }
 
   /**
-   * Arms the flush timer for the first multiple of flushIntervalMs since the epoch after `after`
-   * (see the module comment on timers). A tick schedules the next from its own due time as well as
-   * from the clock, since a timer may run a little before its due time by Date.now(), and must not
-   * then tick again at once for the same multiple. The wait never exceeds flushIntervalMs, so that a
-   * wall clock set back does not hold the next fdatasync back with it.
+   * Arms the flush timer, unless armed, for the first multiple of flushIntervalMs since the epoch
+   * after both the clock and the last tick's due time (see the module comment on timers): a timer
+   * may run a little before its due time by Date.now(), and the next tick must not then come at
+   * once for the same multiple. The wait never exceeds flushIntervalMs, so that a wall clock set
+   * back does not hold the next fdatasync back with it. The timer is armed only while the log has
+   * something to write or sync: an idle log costs no wake-ups.
    */
-  private scheduleFlushTimer(after = Date.now()): void {
+  private armFlushTimer(): void {
+    if (this.timer !== null || this.closed || this.config.fsync === 'always') return;
     const interval = this.config.flushIntervalMs;
-    const due = (Math.floor(after / interval) + 1) * interval;
+    const due = (Math.floor(Math.max(Date.now(), this.lastFlushDue) / interval) + 1) * interval;
     this.timer = setTimeout(() => {
-      if (this.closed) return;
+      this.timer = null;
+      this.lastFlushDue = due;
       this.onFlushTimer();
-      this.scheduleFlushTimer(Math.max(Date.now(), due));
+      if (this.appender.dirty) this.armFlushTimer();
     }, Math.min(interval, Math.max(0, due - Date.now()))).unref();
   }
 

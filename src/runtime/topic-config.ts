@@ -42,7 +42,7 @@ export const parseTopicConfig = defineOptions('topic', {
    * survives a crash of its thread or of the process; the policy decides what a power loss takes.
    */
   flush: { type: 'enum', values: ['never', 'interval', 'always'], default: DEFAULT_LOG_CONFIG.fsync },
-  /** The fsync period under `flush: 'interval'` (Kafka `flush.ms`). Default 1000 ms. */
+  /** The fsync period under `flush: 'interval'` (Kafka `flush.ms`). Default 100 ms (see LogConfig). */
   flushIntervalMs: { type: 'integer', min: 1, max: INT32_MAX, default: DEFAULT_LOG_CONFIG.flushIntervalMs },
   /**
    * Kafka `cleanup.policy`. Default `delete`: segments past `retentionMs`/`retentionBytes` are

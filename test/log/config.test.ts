@@ -25,7 +25,7 @@ describe('log config', () => {
       retentionMs: 604800000,
       retentionBytes: -1,
       fsync: 'interval',
-      flushIntervalMs: 1000,
+      flushIntervalMs: 100,
       appendBufferBytes: 1048576,
       maxBatchBytes: 1048588,
       cleanupPolicy: 'delete',

@@ -492,6 +492,24 @@ describe('durability and lifecycle', () => {
     expect(fs.statSync(file).size).toBe(log.size);
   });
 
+  it('arms its flush timer only while it has bytes to write or sync', () => {
+    vi.useFakeTimers({ now: 1_000_000 });
+    const log = openLog(newDir(), { fsync: 'interval', flushIntervalMs: 100 });
+    expect(vi.getTimerCount()).toBe(0);
+    fill(log, 2);
+    expect(vi.getTimerCount()).toBe(1);
+    vi.advanceTimersByTime(100);
+    expect(fs.statSync(log.segments[0].file).size).toBe(log.size);
+    // Written and handed to fdatasync: nothing left, so no more ticks until the next append.
+    expect(vi.getTimerCount()).toBe(0);
+    vi.advanceTimersByTime(1_000);
+    fill(log, 1);
+    expect(vi.getTimerCount()).toBe(1);
+    vi.advanceTimersByTime(100);
+    expect(fs.statSync(log.segments[0].file).size).toBe(log.size);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
   it('writes the buffer without fdatasync on flush({ fsync: false })', () => {
     const log = openLog(newDir(), { fsync: 'interval', flushIntervalMs: 3_600_000 });
     fill(log, 3);

@@ -24,7 +24,7 @@ describe('topic config', () => {
       retentionBytes: -1,
       segmentBytes: DEFAULT_LOG_CONFIG.segmentBytes,
       flush: 'interval',
-      flushIntervalMs: 1000,
+      flushIntervalMs: 100,
       cleanupPolicy: 'delete',
       deleteRetentionMs: DEFAULT_LOG_CONFIG.deleteRetentionMs,
       minCleanableDirtyRatio: 0.5,
