@@ -1,7 +1,7 @@
 /**
  * Produce and consume through the embedded runtime: 100-byte JSON click events, 8 partitions.
  *
- *   npm run bench [-- --records 1000000 --threads 2 --partitions 8 --seconds 3 --linger-ms 5 --flush interval --max-rate 1500000]
+ *   npm run bench [-- --records 1000000 --threads 2 --partitions 8 --seconds 3 --linger-ms 5 --latency-linger-ms 0,5 --flush interval --max-rate 1500000]
  *
  * Measures, in one run:
  *   - produce rate: the producer's maximum throughput (sends of 1,000 records each, as many in
@@ -12,8 +12,12 @@
  *     producing ended, once the produced records have been fdatasynced;
  *   - produce latency at fixed offered loads (10%, 25% and 50% of the measured maximum): every
  *     millisecond a send of the due records, each send's time to acknowledgement recorded in an
- *     HDR histogram; p50 / p99 / p99.9. `--max-rate` fixes the rate the loads are fractions of,
- *     so that two builds (whose measured maxima differ) are compared at the same offered loads.
+ *     HDR histogram; p50 / p99 / p99.9. Once per `--latency-linger-ms` value, each with a producer
+ *     of that `lingerMs`: 0 (sent as soon as the caller yields, what latency-sensitive
+ *     applications configure, as Kafka's latency benchmarks set linger.ms=0) and 5 (the default,
+ *     where most of the median is the linger). `--max-rate` fixes the rate the loads are
+ *     fractions of, so that two builds (whose measured maxima differ) are compared at the same
+ *     offered loads.
  * Beside each rate, the CPU its phase cost per record: on the main thread (which runs the producer
  * and consumer; Linux only) and in the whole process (worker threads included). On a shared
  * machine these move far less than the rates do. Prints a table and writes
@@ -36,6 +40,7 @@ const { values: args } = parseArgs({
     partitions: { type: 'string', default: '8' },
     seconds: { type: 'string', default: '3' },
     'linger-ms': { type: 'string' },
+    'latency-linger-ms': { type: 'string', default: '0,5' },
     flush: { type: 'string', default: 'interval' },
     'max-rate': { type: 'string' },
   },
@@ -48,12 +53,15 @@ const SEND_SIZE = 1000;
 const LOAD_FRACTIONS = [0.1, 0.25, 0.5];
 /** Consume passes over the produced records; the median is reported (a single pass swings with the neighbours' load). */
 const CONSUME_PASSES = 3;
-/** Wait between producing and consuming: the topic's flush interval (1 s) and the fdatasync after it. */
+/** Wait between producing and consuming: for the interval fdatasyncs to write back what producing left dirty. */
 const SETTLE_MS = 1500;
-/** The producer's lingerMs; its default (5 ms) unless given, since latency at low load is mostly linger. */
+/** The lingerMs of the producer whose maximum rate is measured: its default (5 ms) unless given. */
 const LINGER_MS = args['linger-ms'] === undefined ? undefined : Number(args['linger-ms']);
 /** The latency topic's fsync policy (the topic default, 'interval', unless given). */
 const FLUSH = args.flush as 'never' | 'interval' | 'always';
+/** The lingerMs of the producers whose latency is measured, one round of offered loads each. */
+const LATENCY_LINGERS = args['latency-linger-ms']!.split(',').map(Number);
+if (LATENCY_LINGERS.some((linger) => !Number.isInteger(linger) || linger < 0)) throw new Error(`--latency-linger-ms takes integers >= 0, got ${args['latency-linger-ms']}`);
 /** Records/s the offered loads are fractions of: the measured maximum unless given. */
 const MAX_RATE = args['max-rate'] === undefined ? undefined : Number(args['max-rate']);
 
@@ -98,7 +106,7 @@ function cpuColumns(cpu: CpuPerRecord): Row {
   return { 'main-thread CPU ns/rec': cpu.main === null ? 'n/a' : cpu.main.toFixed(0), 'process CPU ns/rec': cpu.process.toFixed(0) };
 }
 
-const progress = new Progress(1 + CONSUME_PASSES + LOAD_FRACTIONS.length);
+const progress = new Progress(1 + CONSUME_PASSES + LOAD_FRACTIONS.length * LATENCY_LINGERS.length);
 const rt = await open({ dir, threads: THREADS });
 
 try {
@@ -117,7 +125,7 @@ try {
   progress.step(`produce ${formatRate(produceRate)} rec/s`);
 
   // Consume rate: the median of CONSUME_PASSES passes, each a fresh consumer reading everything,
-  // once the interval timer has fdatasynced what the produce phase wrote (within a second), so
+  // once the interval timer has fdatasynced what the produce phase wrote, so
   // that the consumer does not share the two cores with that writeback (which took 10-15% off).
   await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
   const consumePasses: { rate: number; cpu: CpuPerRecord }[] = [];
@@ -141,34 +149,39 @@ try {
   }
   const { rate: consumeRate, cpu: consumeCpu } = [...consumePasses].sort((a, b) => a.rate - b.rate)[CONSUME_PASSES >> 1];
 
-  // Latency at fixed offered loads.
-  const latencies: { load: number; offered: number; achieved: number; p50: number; p99: number; p999: number; max: number }[] = [];
-  for (const fraction of LOAD_FRACTIONS) {
-    const offered = (MAX_RATE ?? produceRate) * fraction;
-    const histogram = buildHistogram({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
-    const inFlight: Promise<unknown>[] = [];
-    const loadStart = performance.now();
-    let sent = 0;
-    let next = 0;
-    while (performance.now() - loadStart < LOAD_SECONDS * 1000) {
-      const due = Math.floor(((performance.now() - loadStart) / 1000) * offered) - sent;
-      if (due > 0) {
-        const batch = messagesAt(next, due);
-        next += due;
-        sent += due;
-        const sendStart = performance.now();
-        inFlight.push(producer.send({ topic: 'latency', messages: batch }).then(() => histogram.recordValue(Math.max(1, Math.round((performance.now() - sendStart) * 1000)))));
+  await producer.disconnect();
+
+  // Latency at fixed offered loads, for each producer setting.
+  const latencies: { lingerMs: number; load: number; offered: number; achieved: number; p50: number; p99: number; p999: number; max: number }[] = [];
+  for (const lingerMs of LATENCY_LINGERS) {
+    const producer = rt.producer({ lingerMs });
+    for (const fraction of LOAD_FRACTIONS) {
+      const offered = (MAX_RATE ?? produceRate) * fraction;
+      const histogram = buildHistogram({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
+      const inFlight: Promise<unknown>[] = [];
+      const loadStart = performance.now();
+      let sent = 0;
+      let next = 0;
+      while (performance.now() - loadStart < LOAD_SECONDS * 1000) {
+        const due = Math.floor(((performance.now() - loadStart) / 1000) * offered) - sent;
+        if (due > 0) {
+          const batch = messagesAt(next, due);
+          next += due;
+          sent += due;
+          const sendStart = performance.now();
+          inFlight.push(producer.send({ topic: 'latency', messages: batch }).then(() => histogram.recordValue(Math.max(1, Math.round((performance.now() - sendStart) * 1000)))));
+        }
+        await new Promise((resolve) => setTimeout(resolve, 1));
       }
-      await new Promise((resolve) => setTimeout(resolve, 1));
+      await Promise.all(inFlight);
+      const achieved = sent / ((performance.now() - loadStart) / 1000);
+      const ms = (percentile: number) => histogram.getValueAtPercentile(percentile) / 1000;
+      latencies.push({ lingerMs, load: fraction, offered, achieved, p50: ms(50), p99: ms(99), p999: ms(99.9), max: histogram.maxValue / 1000 });
+      progress.step(`lingerMs ${lingerMs}, ${fraction * 100}% load: p99 ${ms(99).toFixed(2)} ms`);
     }
-    await Promise.all(inFlight);
-    const achieved = sent / ((performance.now() - loadStart) / 1000);
-    const ms = (percentile: number) => histogram.getValueAtPercentile(percentile) / 1000;
-    latencies.push({ load: fraction, offered, achieved, p50: ms(50), p99: ms(99), p999: ms(99.9), max: histogram.maxValue / 1000 });
-    progress.step(`${fraction * 100}% load: p99 ${ms(99).toFixed(2)} ms`);
+    await producer.disconnect();
   }
   progress.finish();
-  await producer.disconnect();
 
   console.log(`\nproduce/consume: ${RECORDS} click events (~100 B), ${PARTITIONS} partitions, ${THREADS} threads, acks -1, idempotent, lingerMs ${LINGER_MS ?? '5 (default)'}\n`);
   printTable([
@@ -177,6 +190,7 @@ try {
   ]);
   console.log('');
   const latencyRows: Row[] = latencies.map((l) => ({
+    lingerMs: l.lingerMs,
     'offered load': `${(l.load * 100).toFixed(0)}% (${formatRate(l.offered)}/s)`,
     achieved: formatRate(l.achieved),
     'p50 ms': l.p50.toFixed(2),
