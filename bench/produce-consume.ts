@@ -13,7 +13,7 @@
  *   - produce latency at fixed offered loads (10%, 25% and 50% of the measured maximum): every
  *     millisecond a send of the due records, each send's time to acknowledgement recorded in an
  *     HDR histogram; p50 / p99 / p99.9. Once per `--latency-linger-ms` value, each with a producer
- *     of that `lingerMs`: 0 (sent as soon as the caller yields, what latency-sensitive
+ *     of that `lingerMs` that first sends for 0.5 s untimed (its code compiled): 0 (sent as soon as the caller yields, what latency-sensitive
  *     applications configure, as Kafka's latency benchmarks set linger.ms=0) and 5 (the default,
  *     where most of the median is the linger). `--max-rate` fixes the rate the loads are
  *     fractions of, so that two builds (whose measured maxima differ) are compared at the same
@@ -27,8 +27,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { build as buildHistogram } from 'hdr-histogram-js';
-import { open } from '../src/index.js';
+import { build as buildHistogram, type Histogram } from 'hdr-histogram-js';
+import { open, type Producer } from '../src/index.js';
 import { ClickStream, type ClickRecord } from '../src/workload/click-events.js';
 import { Progress, formatRate, printTable, writeResults, type Row } from './lib/report.js';
 import { mainThreadCpuMs } from './lib/thread-cpu.js';
@@ -51,6 +51,8 @@ const PARTITIONS = Number(args.partitions);
 const LOAD_SECONDS = Number(args.seconds);
 const SEND_SIZE = 1000;
 const LOAD_FRACTIONS = [0.1, 0.25, 0.5];
+/** Untimed sending at the lowest load before a producer's latency is measured. */
+const WARM_UP_SECONDS = 0.5;
 /** Consume passes over the produced records; the median is reported (a single pass swings with the neighbours' load). */
 const CONSUME_PASSES = 3;
 /** Wait between producing and consuming: for the interval fdatasyncs to write back what producing left dirty. */
@@ -106,6 +108,32 @@ function cpuColumns(cpu: CpuPerRecord): Row {
   return { 'main-thread CPU ns/rec': cpu.main === null ? 'n/a' : cpu.main.toFixed(0), 'process CPU ns/rec': cpu.process.toFixed(0) };
 }
 
+/**
+ * Offers `offered` records/s for `seconds`: every millisecond a send of the records due by then,
+ * each send's time to acknowledgement (µs) recorded in `histogram` unless it is null. Answers the
+ * rate achieved.
+ */
+async function offerLoad(producer: Producer, offered: number, seconds: number, histogram: Histogram | null): Promise<number> {
+  const inFlight: Promise<unknown>[] = [];
+  const loadStart = performance.now();
+  let sent = 0;
+  let next = 0;
+  while (performance.now() - loadStart < seconds * 1000) {
+    const due = Math.floor(((performance.now() - loadStart) / 1000) * offered) - sent;
+    if (due > 0) {
+      const batch = messagesAt(next, due);
+      next += due;
+      sent += due;
+      const sendStart = performance.now();
+      const acked = producer.send({ topic: 'latency', messages: batch });
+      inFlight.push(histogram === null ? acked : acked.then(() => histogram.recordValue(Math.max(1, Math.round((performance.now() - sendStart) * 1000)))));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+  await Promise.all(inFlight);
+  return sent / ((performance.now() - loadStart) / 1000);
+}
+
 const progress = new Progress(1 + CONSUME_PASSES + LOAD_FRACTIONS.length * LATENCY_LINGERS.length);
 const rt = await open({ dir, threads: THREADS });
 
@@ -155,26 +183,12 @@ try {
   const latencies: { lingerMs: number; load: number; offered: number; achieved: number; p50: number; p99: number; p999: number; max: number }[] = [];
   for (const lingerMs of LATENCY_LINGERS) {
     const producer = rt.producer({ lingerMs });
+    // Untimed, so that the new producer's code paths are compiled before they are measured.
+    await offerLoad(producer, (MAX_RATE ?? produceRate) * LOAD_FRACTIONS[0], WARM_UP_SECONDS, null);
     for (const fraction of LOAD_FRACTIONS) {
       const offered = (MAX_RATE ?? produceRate) * fraction;
       const histogram = buildHistogram({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
-      const inFlight: Promise<unknown>[] = [];
-      const loadStart = performance.now();
-      let sent = 0;
-      let next = 0;
-      while (performance.now() - loadStart < LOAD_SECONDS * 1000) {
-        const due = Math.floor(((performance.now() - loadStart) / 1000) * offered) - sent;
-        if (due > 0) {
-          const batch = messagesAt(next, due);
-          next += due;
-          sent += due;
-          const sendStart = performance.now();
-          inFlight.push(producer.send({ topic: 'latency', messages: batch }).then(() => histogram.recordValue(Math.max(1, Math.round((performance.now() - sendStart) * 1000)))));
-        }
-        await new Promise((resolve) => setTimeout(resolve, 1));
-      }
-      await Promise.all(inFlight);
-      const achieved = sent / ((performance.now() - loadStart) / 1000);
+      const achieved = await offerLoad(producer, offered, LOAD_SECONDS, histogram);
       const ms = (percentile: number) => histogram.getValueAtPercentile(percentile) / 1000;
       latencies.push({ lingerMs, load: fraction, offered, achieved, p50: ms(50), p99: ms(99), p999: ms(99.9), max: histogram.maxValue / 1000 });
       progress.step(`lingerMs ${lingerMs}, ${fraction * 100}% load: p99 ${ms(99).toFixed(2)} ms`);

@@ -36,9 +36,11 @@ function formatTick(value: number): string {
 }
 
 export function lineChartSvg(series: readonly Series[], options: ChartOptions): string {
-  const width = options.width ?? 720;
+  // The legend sits right of the plot: room for its longest name (~7 px a character at 12 px) and the swatch.
+  const legendWidth = 50 + 7 * Math.max(0, ...series.map((s) => s.name.length));
+  const width = options.width ?? 550 + legendWidth;
   const height = options.height ?? 420;
-  const margin = { top: 40, right: 170, bottom: 50, left: 70 };
+  const margin = { top: 40, right: legendWidth, bottom: 50, left: 70 };
   const plotWidth = width - margin.left - margin.right;
   const plotHeight = height - margin.top - margin.bottom;
   const xs = series.flatMap((s) => s.points.map((p) => p[0]));
@@ -53,7 +55,7 @@ export function lineChartSvg(series: readonly Series[], options: ChartOptions): 
   const parts: string[] = [];
   parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="12">`);
   parts.push(`<rect width="${width}" height="${height}" fill="white"/>`);
-  parts.push(`<text x="${width / 2 - margin.right / 2}" y="22" text-anchor="middle" font-size="15">${escapeXml(options.title)}</text>`);
+  parts.push(`<text x="${width / 2}" y="22" text-anchor="middle" font-size="15">${escapeXml(options.title)}</text>`);
   for (let tick = 0; tick <= yMax + 1e-9; tick += yStep) {
     parts.push(`<line x1="${margin.left}" x2="${margin.left + plotWidth}" y1="${y(tick)}" y2="${y(tick)}" stroke="#e5e5e5"/>`);
     parts.push(`<text x="${margin.left - 8}" y="${y(tick) + 4}" text-anchor="end">${formatTick(tick)}</text>`);
