@@ -11,11 +11,11 @@
  * collector to trace and copy while the batch lingers and awaits its acknowledgement.
  */
 import { frameRecordBatch, writeRecord } from '../record/batch-encoder.js';
-import type { SharedFramePool } from './frame-pool.js';
 import { RECORDS_OFFSET } from '../record/batch-header.js';
 import type { CompressionName } from '../record/index.js';
 import type { Acks, AppendResponse } from '../runtime/messages.js';
 import { varintSize } from '../record/varint.js';
+import type { SharedFramePool } from './frame-pool.js';
 import type { PreparedTopic } from './producer-message.js';
 
 /**

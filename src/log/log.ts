@@ -38,12 +38,11 @@
  *
  * Under `interval` and `never` an unref'd timer writes the buffer every `flushIntervalMs` (and
  * under `interval` fdatasyncs), armed while there is something to write or sync. It fires on
- * multiples of `flushIntervalMs` in wall-clock time, not
- * at intervals counted from the log's open, so that logs with the same interval, on every thread,
- * sync together and their fdatasyncs share the file system's journal commits: with each log's
- * ticks at its own point in the second, every fdatasync forced a commit of its own, writers to
- * the other partitions stalled behind each one (ext4, data=ordered), and two threads producing
- * with a client each ran no faster than one. Retention does not run on a timer: the owner calls
+ * multiples of `flushIntervalMs` in wall-clock time, not at intervals counted from the log's
+ * open, so that logs with the same interval, on every thread, sync together and their fdatasyncs
+ * share the file system's journal commits: with each log's ticks at its own point in the second,
+ * every fdatasync forced a commit of its own, writers to the other partitions stalled behind each
+ * one (ext4, data=ordered), and two threads producing with a client each ran no faster than one. Retention does not run on a timer: the owner calls
  * `applyRetention()` on its own schedule (Kafka checks every 5 minutes), so one scheduler can
  * serve every partition of a thread and tests control time through the injected clock.
  */
@@ -252,12 +251,12 @@ export class Log {
         const active = this.active;
         const position = active.size;
         this.appender.append(batches, pos, size);
-        if (this.timer === null) this.armFlushTimer();
         active.indexBatch(position, size, lastOffset, maxTimestamp, this.config.indexIntervalBytes);
         this.endOffset = lastOffset + 1;
         pos += size;
       }
       if (this.config.fsync === 'always') this.appender.sync();
+      else this.armFlushTimer();
     } catch (error) {
       throw this.fail(error);
     }
