@@ -279,6 +279,8 @@ describe('membership failures', () => {
     expect(crashes[0].payload).toMatchObject({ groupId: 'g', restart: false });
     expect(crashes[0].payload.error).toMatchObject({ code: 'FENCED_INSTANCE_ID', kafkaCode: 82 });
     expect(first.revoked).toEqual([[0, 1]]);
+    // The first crashes as soon as the coordinator fences it; the second's own join completes after that.
+    await waitUntil(() => second.owned().length === 2, 3000, 'the second to take both partitions');
     expect(second.owned()).toEqual([0, 1]);
   });
 
