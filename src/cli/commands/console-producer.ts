@@ -7,6 +7,7 @@
  * MAX_PENDING_SENDS are awaited at once: reading pauses behind them, so memory stays flat however
  * big the file.
  */
+import { addAbortListener } from 'node:events';
 import fs from 'node:fs';
 import type { Readable } from 'node:stream';
 import type { ProducerMessage } from '../../client/producer.js';
@@ -58,8 +59,8 @@ export default defineCommand({
       rt.runtime.topic(topic); // UNKNOWN_TOPIC_OR_PARTITION before a single line is read.
       const producer = rt.producer({ acks, idempotent: acks === -1, ...(compression === undefined ? {} : { compression }) });
       const progress = totalBytes === undefined ? null : Progress.start(out, 'produce', totalBytes, { unit: 'bytes', itemUnit: 'records' });
-      const stop = () => input.destroy();
-      signal.addEventListener('abort', stop);
+      // Also when Ctrl-C came while the runtime was opening: the listener then runs at once.
+      const stopOnAbort = addAbortListener(signal, () => input.destroy());
       const started = performance.now();
       const pending: Promise<unknown>[] = [];
       let failure: unknown;
@@ -94,7 +95,7 @@ export default defineCommand({
       } catch (error) {
         if (!signal.aborted) throw error;
       } finally {
-        signal.removeEventListener('abort', stop);
+        stopOnAbort[Symbol.dispose]();
       }
       // The last line may have no line ending; after Ctrl-C what is left is a piece of a line, and the whole lines before it are sent.
       if (rest !== null && failure === undefined && !signal.aborted) send([parseLine(lineText(rest, 0, rest.length), ++lineNumber, settings)]);

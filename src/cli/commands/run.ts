@@ -5,6 +5,7 @@
  * task completes (bounded sources) or Ctrl-C stops them cleanly. A second run of the same
  * pipeline (same `--name`) resumes from the committed offsets, with its state stores restored.
  */
+import { addAbortListener } from 'node:events';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Tributary } from '../../tributary.js';
@@ -46,14 +47,14 @@ export default defineCommand({
       const started = performance.now();
       const run = await rt.run(moduleUrl, options);
       out.note(`run '${run.name}': ${run.tasks.map((task) => `task ${task.index} on thread ${task.slot}`).join(', ')}`);
-      const stop = () => void run.stop();
-      signal.addEventListener('abort', stop, { once: true });
+      // Also when Ctrl-C came while the run was starting: the listener then runs at once.
+      const stopOnAbort = addAbortListener(signal, () => void run.stop());
       const status = out.interactive ? setInterval(() => void drawStatus(rt, run.name, run.tasks, out), STATUS_INTERVAL_MS) : undefined;
       try {
         await run.done;
       } finally {
         clearInterval(status);
-        signal.removeEventListener('abort', stop);
+        stopOnAbort[Symbol.dispose]();
         if (out.interactive) out.progressStream.write('\r\x1b[K');
       }
       const group = await rt.admin.describeGroup(run.name);
