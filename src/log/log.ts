@@ -582,12 +582,17 @@ export class Log {
       this.timer = null;
       this.lastFlushDue = due;
       this.onFlushTimer();
-      if (this.appender.dirty) this.armFlushTimer();
+      if (this.failure === null && this.flushPending) this.armFlushTimer();
     }, Math.min(interval, Math.max(0, due - Date.now()))).unref();
   }
 
+  /** The flush timer has work: buffered bytes to write, and under `interval` written bytes to fdatasync. */
+  private get flushPending(): boolean {
+    return this.config.fsync === 'interval' ? this.appender.dirty : this.appender.pending > 0;
+  }
+
   private onFlushTimer(): void {
-    if (this.closed || this.failure !== null || !this.appender.dirty) return;
+    if (this.closed || this.failure !== null || !this.flushPending) return;
     try {
       if (this.config.fsync === 'interval') this.appender.syncInBackground((error) => this.fail(error));
       else this.appender.writeOut();

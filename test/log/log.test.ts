@@ -508,6 +508,14 @@ describe('durability and lifecycle', () => {
     vi.advanceTimersByTime(100);
     expect(fs.statSync(log.segments[0].file).size).toBe(log.size);
     expect(vi.getTimerCount()).toBe(0);
+
+    // Under `never` the timer only writes: once the buffer is in the file, nothing is left for it.
+    const unsynced = openLog(newDir(), { fsync: 'never', flushIntervalMs: 100 });
+    fill(unsynced, 2);
+    expect(vi.getTimerCount()).toBe(1);
+    vi.advanceTimersByTime(100);
+    expect(fs.statSync(unsynced.segments[0].file).size).toBe(unsynced.size);
+    expect(vi.getTimerCount()).toBe(0);
   });
 
   it('writes the buffer without fdatasync on flush({ fsync: false })', () => {
