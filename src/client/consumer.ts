@@ -307,7 +307,8 @@ export class Consumer<K = Buffer | null, V = Buffer | null> implements AsyncIter
   }
 
   /**
-   * The records of each fetch response of each partition, as one array. In a group, `autoCommit:
+   * The records of each partition in order, as arrays of whole record batches of about a thousand
+   * records (a fetch response comes as several: see BATCH_RECORDS). In a group, `autoCommit:
    * false` (Kafka's `enable.auto.commit=false`) commits nothing by itself, neither on the timer nor
    * when partitions are revoked or the member leaves: the caller commits with `commitOffsets`,
    * once what it made of the records is safe (a stream task, after flushing its outputs).

@@ -178,6 +178,29 @@ describe('payload shapes', () => {
     expect(batches[2]).toEqual(['4']);
   });
 
+  test('batches() yields a large fetch response as whole record batches of about a thousand records; breaking out resumes after the last yielded', async () => {
+    const client = fakeClient();
+    client.createTopic('t', 1);
+    // 30 record batches of 100 records: one fetch response (it fits maxBytes) of 3,000 records.
+    for (let b = 0; b < 30; b++) client.produce('t', 0, records('a', 100, b * 100));
+    const consumer = track(new Consumer(client, FAST));
+    consumer.assign([{ topic: 't', partition: 0, offset: 0 }]);
+    const sizes: number[] = [];
+    let next = 0;
+    for await (const batch of consumer.batches()) {
+      sizes.push(batch.messages.length);
+      for (const message of batch.messages) expect(message.offset).toBe(next++);
+      if (sizes.length === 2) break;
+    }
+    expect(sizes).toEqual([1000, 1000]);
+    // Iterating again continues after what was yielded, not after the whole response.
+    for await (const batch of consumer.batches()) {
+      for (const message of batch.messages) expect(message.offset).toBe(next++);
+      if (next === 3000) break;
+    }
+    expect(client.count('fetch', 't', 0)).toBeGreaterThanOrEqual(2);
+  });
+
   test('batches() yields each fetch response of a partition with numbers', async () => {
     const client = fakeClient();
     client.createTopic('t', 1);
