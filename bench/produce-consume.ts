@@ -69,13 +69,16 @@ const MAX_RATE = args['max-rate'] === undefined ? undefined : Number(args['max-r
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tributary-bench-pc-'));
 // A pool of distinct events, cycled: a million retained messages would make the benchmark's own
-// garbage collection (a ~400 MB heap) dominate the latency tail it is trying to measure.
+// garbage collection (a ~400 MB heap) dominate the latency tail it is trying to measure. The pool
+// is let go while consuming and made again (the same events) for the latency phase: held, its
+// ~100 MB made every full collection of the consume phase mark it, and took ~20% off the rate.
 const POOL_SIZE = Math.min(RECORDS, 100_000);
-const records: ClickRecord[] = new ClickStream({ seed: 42 }).records(POOL_SIZE);
-const pool = records.map((r) => ({ key: r.key, value: r.value, timestamp: r.timestamp }));
+type PooledMessage = Pick<ClickRecord, 'key' | 'value' | 'timestamp'>;
+const makePool = (): PooledMessage[] => new ClickStream({ seed: 42 }).records(POOL_SIZE).map((r) => ({ key: r.key, value: r.value, timestamp: r.timestamp }));
+let pool: PooledMessage[] = makePool();
 /** `count` messages starting at position `start` of the endless cycle over the pool. */
-function messagesAt(start: number, count: number): typeof pool {
-  const out: typeof pool = new Array(count);
+function messagesAt(start: number, count: number): PooledMessage[] {
+  const out: PooledMessage[] = new Array(count);
   for (let i = 0; i < count; i++) out[i] = pool[(start + i) % POOL_SIZE];
   return out;
 }
@@ -155,6 +158,7 @@ try {
   // Consume rate: the median of CONSUME_PASSES passes, each a fresh consumer reading everything,
   // once the interval timer has fdatasynced what the produce phase wrote, so
   // that the consumer does not share the two cores with that writeback (which took 10-15% off).
+  pool = [];
   await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
   const consumePasses: { rate: number; cpu: CpuPerRecord }[] = [];
   for (let pass = 0; pass < CONSUME_PASSES; pass++) {
@@ -179,6 +183,7 @@ try {
 
   await producer.disconnect();
 
+  pool = makePool();
   // Latency at fixed offered loads, for each producer setting.
   const latencies: { lingerMs: number; load: number; offered: number; achieved: number; p50: number; p99: number; p999: number; max: number }[] = [];
   for (const lingerMs of LATENCY_LINGERS) {
