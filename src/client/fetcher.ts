@@ -407,12 +407,14 @@ export class Fetcher {
       this.findPosition(state);
       return;
     }
+    const size = this.fetchSize(state);
+    // Its own budget full, it waits for its deliveries, which pump it again; it never queues for the consumer's.
+    if (size === PARTITION_FULL) return;
     // First come, first served: a partition may not overtake one already waiting for budget.
-    const size = this.budgetQueue.length > 0 ? NO_BUDGET : this.fetchSize(state);
-    if (size === NO_BUDGET) {
+    if (size === NO_BUDGET || this.budgetQueue.length > 0) {
       state.awaitingBudget = true;
       this.budgetQueue.push(state);
-    } else if (size !== PARTITION_FULL) {
+    } else {
       this.fetch(state, size);
     }
   }
@@ -420,12 +422,20 @@ export class Fetcher {
   private serveBudgetQueue(): void {
     while (this.budgetQueue.length > 0) {
       const head = this.budgetQueue[0];
-      const size = this.wantsRequest(head) && head.position !== null && head.startAt === null ? this.fetchSize(head) : PARTITION_FULL;
-      if (size === NO_BUDGET) return;
-      this.budgetQueue.shift();
-      head.awaitingBudget = false;
-      if (size !== PARTITION_FULL) this.fetch(head, size);
-      else this.pumpOne(head);
+      if (this.wantsRequest(head) && head.position !== null && head.startAt === null) {
+        const size = this.fetchSize(head);
+        if (size === NO_BUDGET) return;
+        this.budgetQueue.shift();
+        head.awaitingBudget = false;
+        // A partition whose own budget is full leaves the queue: its deliveries free it, and pump it then.
+        // (Pumping it here put it straight back behind the others, and two such partitions went round forever.)
+        if (size !== PARTITION_FULL) this.fetch(head, size);
+      } else {
+        // It no longer wants a request, or first needs its position found: pumpOne does that, and cannot queue it again.
+        this.budgetQueue.shift();
+        head.awaitingBudget = false;
+        this.pumpOne(head);
+      }
     }
   }
 

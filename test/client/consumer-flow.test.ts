@@ -473,3 +473,23 @@ describe('stopping', () => {
     }
   });
 });
+
+describe('budgets under load', () => {
+  test('many partitions sharing a small consumer budget, read in chunks, all arrive (no partition waits forever, nothing spins)', async () => {
+    const client = fakeClient();
+    const partitions = 32;
+    client.createTopic('t', partitions);
+    for (let p = 0; p < partitions; p++) for (let b = 0; b < 30; b++) client.produce('t', p, records(`p${p}`, 100, b * 100));
+    // Per-partition budget 16 KiB, consumer-wide 100 KiB: partitions queue for budget while others hold theirs.
+    const consumer = track(new Consumer(client, { maxWaitTimeInMs: 20, maxBytesPerPartition: 16 * 1024, maxBytes: 100 * 1024 }));
+    consumer.assign(Array.from({ length: partitions }, (_, partition) => ({ topic: 't', partition, offset: 0 })));
+    const next = new Array<number>(partitions).fill(0);
+    let total = 0;
+    for await (const batch of consumer.batches()) {
+      for (const message of batch.messages) expect(message.offset).toBe(next[batch.partition]++);
+      total += batch.messages.length;
+      if (total === partitions * 3000) break;
+    }
+    expect(next).toEqual(new Array(partitions).fill(3000));
+  }, 20_000);
+});
