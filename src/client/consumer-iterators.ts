@@ -16,8 +16,8 @@ import type { Claim, Fetcher } from './fetcher.js';
 /**
  * Records a yielded batch holds: whole RecordBatches of one fetch response are added until there
  * are at least this many, so a 1 MiB response of 100-byte records comes as ~10 batches. A whole
- * response in one array (10,000 records and their key/value views) was still alive at most of the
- * main thread's scavenges, which copied and then promoted it: 2-5 ms each, a third of consuming.
+ * response in one array (10,000 records and their key/value views) was alive at most scavenges,
+ * which copied it (2-5 ms each) and then promoted it into the old generation.
  */
 const BATCH_RECORDS = 1000;
 

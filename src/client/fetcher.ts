@@ -422,20 +422,17 @@ export class Fetcher {
   private serveBudgetQueue(): void {
     while (this.budgetQueue.length > 0) {
       const head = this.budgetQueue[0];
-      if (this.wantsRequest(head) && head.position !== null && head.startAt === null) {
-        const size = this.fetchSize(head);
-        if (size === NO_BUDGET) return;
-        this.budgetQueue.shift();
-        head.awaitingBudget = false;
-        // A partition whose own budget is full leaves the queue: its deliveries free it, and pump it then.
-        // (Pumping it here put it straight back behind the others, and two such partitions went round forever.)
-        if (size !== PARTITION_FULL) this.fetch(head, size);
-      } else {
-        // It no longer wants a request, or first needs its position found: pumpOne does that, and cannot queue it again.
-        this.budgetQueue.shift();
-        head.awaitingBudget = false;
-        this.pumpOne(head);
-      }
+      const ready = this.wantsRequest(head) && head.position !== null && head.startAt === null;
+      const size = ready ? this.fetchSize(head) : PARTITION_FULL;
+      if (size === NO_BUDGET) return;
+      this.budgetQueue.shift();
+      head.awaitingBudget = false;
+      // Not ready (no longer wanting a request, or first needing its position found): pumpOne handles
+      // it and cannot queue it again. Ready with its own budget full: it leaves the queue, and its
+      // deliveries pump it once they free that budget (putting it back in line let two such
+      // partitions go round the queue forever).
+      if (!ready) this.pumpOne(head);
+      else if (size !== PARTITION_FULL) this.fetch(head, size);
     }
   }
 
