@@ -20,6 +20,7 @@
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { TributaryError } from '../errors.js';
 import type { HostReady, MetadataSnapshot, PartitionRef, RequestType, UplinkCall, WorkerRequests, WorkerResponse } from './messages.js';
+import { IdTable } from './id-table.js';
 import { uplinkAnswer } from './thread-client.js';
 
 /**
@@ -96,7 +97,7 @@ export class Slot {
   private state: State = 'starting';
   private host: Host | undefined;
   /** Unanswered calls, posted or waiting, in the order they were made. */
-  private readonly calls = new Map<number, Call>();
+  private readonly calls = new IdTable<Call>();
   private nextId = 0;
   private restartCount = 0;
   /** Deaths since the host last ran for STABLE_MS. */

@@ -14,6 +14,7 @@
  */
 import type { MessagePort } from 'node:worker_threads';
 import { TributaryError } from '../errors.js';
+import { IdTable } from './id-table.js';
 import {
   type ClientRequestType,
   type GroupRef,
@@ -38,8 +39,9 @@ export type LocalDispatch = (request: WorkerRequest) => void;
 
 export class ThreadClient implements PartitionClient {
   private topics = new Map<string, ThreadTopic>();
-  private readonly local = new Map<number, Pending>();
-  private readonly uplinkCalls = new Map<number, Pending>();
+  /** Local calls, under the negation of their (negative) ids. */
+  private readonly local = new IdTable<Pending>();
+  private readonly uplinkCalls = new IdTable<Pending>();
   private nextLocalId = -1;
   private nextUplinkId = 0;
   private closed = false;
@@ -88,7 +90,7 @@ export class ThreadClient implements PartitionClient {
     if (this.slotOf(ref.topic, ref.partition) === this.slot) {
       return new Promise((resolve, reject) => {
         const id = this.nextLocalId--;
-        this.local.set(id, { resolve: resolve as (value: unknown) => void, reject });
+        this.local.set(-id, { resolve: resolve as (value: unknown) => void, reject });
         this.dispatch({ id, type, args } as WorkerRequest);
       });
     }
@@ -110,9 +112,9 @@ export class ThreadClient implements PartitionClient {
 
   /** Settles a local call with the host's answer. */
   deliver(response: WorkerResponse): void {
-    const pending = this.local.get(response.id);
+    const pending = this.local.get(-response.id);
     if (pending === undefined) return;
-    this.local.delete(response.id);
+    this.local.delete(-response.id);
     // On a later turn of the event loop, as an answer through a port arrives: a host answers a local
     // request within the same turn, so a client that loops on local answers (a consumer re-fetching
     // while its budget is full) would otherwise run on microtasks alone and starve every timer and

@@ -1,0 +1,50 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { IdTable } from '../../src/runtime/id-table.js';
+
+type Op = { kind: 'set'; id: number; value: string } | { kind: 'delete'; id: number } | { kind: 'clear' };
+
+const op: fc.Arbitrary<Op> = fc.oneof(
+  { weight: 6, arbitrary: fc.record({ kind: fc.constant('set' as const), id: fc.nat(2000), value: fc.string() }) },
+  { weight: 5, arbitrary: fc.record({ kind: fc.constant('delete' as const), id: fc.nat(2000) }) },
+  { weight: 1, arbitrary: fc.constant({ kind: 'clear' as const }) },
+);
+
+describe('IdTable', () => {
+  it('behaves as a Map whose values are listed in ascending id order (model-based)', () => {
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 300 }), (ops) => {
+        const table = new IdTable<string>();
+        const model = new Map<number, string>();
+        for (const step of ops) {
+          if (step.kind === 'set') {
+            table.set(step.id, step.value);
+            model.set(step.id, step.value);
+          } else if (step.kind === 'delete') {
+            expect(table.delete(step.id)).toBe(model.delete(step.id));
+          } else {
+            table.clear();
+            model.clear();
+          }
+          expect(table.size).toBe(model.size);
+        }
+        for (let id = 0; id <= 2000; id++) expect(table.get(id)).toBe(model.get(id));
+        expect(table.values()).toEqual([...model.entries()].sort(([a], [b]) => a - b).map(([, value]) => value));
+      }),
+    );
+  });
+
+  it('lists calls made in sequence in the order they were made, and may change while that list is walked', () => {
+    const table = new IdTable<{ id: number }>();
+    // Ids far apart and many deleted, as a long-running registry's are, so the table is sparse.
+    for (let id = 0; id < 100_000; id++) {
+      table.set(id, { id });
+      if (id % 1000 !== 0) table.delete(id);
+    }
+    const listed = table.values();
+    expect(listed.map((entry) => entry.id)).toEqual(Array.from({ length: 100 }, (_, i) => i * 1000));
+    for (const entry of listed) table.delete(entry.id);
+    expect(table.size).toBe(0);
+    expect(table.values()).toEqual([]);
+  });
+});
