@@ -39,8 +39,10 @@
  * - Transactions (`transactionalId`, `transaction()`) come later.
  */
 import { TributaryError } from '../errors.js';
+import { IdTable } from '../runtime/id-table.js';
 import type { Acks } from '../runtime/messages.js';
 import type { PartitionClient, TopicMetadata } from '../runtime/partition-client.js';
+import { Fifo } from './fifo.js';
 import { createDefaultPartitioner } from './partitioner.js';
 import { ProducerBatch, SendJob, type RecordMetadata } from './producer-batch.js';
 import { chooseCompression, prepareTopic, type CompressionSetting, type PreparedTopic, type ProducerMessage, type RecordBytes } from './producer-message.js';
@@ -92,12 +94,11 @@ export class Producer<K = RecordBytes, V = RecordBytes> {
   private ready = false;
   private connecting: Promise<void> | null = null;
   private closing: Promise<void> | null = null;
-  /** Admissions in call order; `head` is the next one (a shifted array would copy itself per send). */
-  private waiting: Admission[] = [];
-  private head = 0;
+  /** Admissions in call order. */
+  private readonly waiting = new Fifo<Admission>();
   private pumping = false;
-  /** Sealed batches not yet done, for `flush`. */
-  private readonly pending = new Set<ProducerBatch>();
+  /** Sealed batches not yet done, for `flush`, by `sealOrder` (an IdTable, not a Set: see id-table.ts). */
+  private readonly pending = new IdTable<ProducerBatch>();
   private jobCount = 0;
 
   constructor(
@@ -112,8 +113,9 @@ export class Producer<K = RecordBytes, V = RecordBytes> {
       { batchBytes, lingerMs },
       custom ?? createDefaultPartitioner(),
       (batch) => {
-        this.pending.add(batch);
         this.sender.seal(batch);
+        // A batch that failed while being sealed is done already.
+        if (!batch.done) this.pending.set(batch.sealOrder, batch);
       },
       custom === undefined,
     );
@@ -154,14 +156,14 @@ export class Producer<K = RecordBytes, V = RecordBytes> {
    * has failed (failures reject their own sends; flush itself does not reject).
    */
   async flush(): Promise<void> {
-    if (this.head < this.waiting.length) {
+    if (this.waiting.length > 0) {
       await new Promise<void>((resolve) => this.enqueue(resolve));
     }
     this.accumulator.sealAll();
     if (this.pending.size === 0) return;
     await new Promise<void>((resolve) => {
       const barrier = { remaining: this.pending.size, resolve };
-      for (const batch of this.pending) (batch.flushBarriers ??= []).push(barrier);
+      for (const batch of this.pending.values()) (batch.flushBarriers ??= []).push(barrier);
     });
   }
 
@@ -280,14 +282,13 @@ export class Producer<K = RecordBytes, V = RecordBytes> {
     if (this.pumping || !this.ready) return;
     this.pumping = true;
     try {
-      while (this.head < this.waiting.length) {
-        const next = this.waiting[this.head];
+      for (let next = this.waiting.peek(); next !== undefined; next = this.waiting.peek()) {
         if (next instanceof SendJob) {
           if (!this.hasRoom(next.maxBytes)) break;
-          this.dequeue();
+          this.waiting.shift();
           this.accumulator.append(next);
         } else {
-          this.dequeue();
+          this.waiting.shift();
           next();
         }
       }
@@ -301,33 +302,20 @@ export class Producer<K = RecordBytes, V = RecordBytes> {
     return buffered === 0 || buffered + bytes <= this.options.bufferMemory;
   }
 
-  private dequeue(): void {
-    this.waiting[this.head++] = undefined as unknown as Admission;
-    if (this.head === this.waiting.length) {
-      this.waiting = [];
-      this.head = 0;
-    } else if (this.head >= 1024 && this.head * 2 >= this.waiting.length) {
-      this.waiting = this.waiting.slice(this.head);
-      this.head = 0;
-    }
-  }
-
   private failWaiting(error: unknown): void {
-    while (this.head < this.waiting.length) {
-      const next = this.waiting[this.head];
-      this.dequeue();
+    for (let next = this.waiting.shift(); next !== undefined; next = this.waiting.shift()) {
       if (next instanceof SendJob) next.fail(error);
       else next();
     }
   }
 
   private onBatchDone(batch: ProducerBatch): void {
-    this.pending.delete(batch);
+    this.pending.delete(batch.sealOrder);
     this.accumulator.release(batch);
     if (batch.flushBarriers !== null) {
       for (const barrier of batch.flushBarriers) if (--barrier.remaining === 0) barrier.resolve();
     }
-    if (this.head < this.waiting.length) this.pump();
+    if (this.waiting.length > 0) this.pump();
   }
 }
 

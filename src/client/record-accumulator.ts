@@ -13,6 +13,7 @@ import { TributaryError } from '../errors.js';
 import { BATCH_HEADER_SIZE } from '../record/index.js';
 import type { Acks } from '../runtime/messages.js';
 import { varintSize } from '../record/varint.js';
+import { Fifo } from './fifo.js';
 import { murmur2, murmur2Utf8, toPositive, type Partitioner } from './partitioner.js';
 import { BatchBufferPool, ProducerBatch, recordBody, type SendJob } from './producer-batch.js';
 import type { PreparedTopic } from './producer-message.js';
@@ -33,8 +34,12 @@ export class RecordAccumulator {
   /** Encoded bytes of records appended and not yet acknowledged or failed. */
   bufferedBytes = 0;
   private readonly topics = new Map<string, TopicBatches>();
-  /** Open batches in the order they opened (a Set keeps insertion order and deletes in O(1)). */
-  private readonly lingering = new Set<ProducerBatch>();
+  /**
+   * Batches in the order they opened, for the linger timer; one sealed early (full, or flushed)
+   * stays until the timer reaches it and skips it. Not a Set, which would delete in place: see
+   * id-table.ts for how V8 then keeps replaced tables, and the batches in them, alive.
+   */
+  private readonly opened = new Fifo<ProducerBatch>();
   private timer: NodeJS.Timeout | NodeJS.Immediate | null = null;
   /** Reused for every partitioner call: one object per record would be garbage on the hottest path. */
   private readonly partitionArgs = { topic: '', partitionCount: 0, key: null as Buffer | null };
@@ -77,7 +82,7 @@ export class RecordAccumulator {
 
   /** Seals every open batch now (flush, close). */
   sealAll(): void {
-    for (const batch of this.lingering) this.seal(batch);
+    for (let batch = this.opened.shift(); batch !== undefined; batch = this.opened.shift()) if (this.isOpen(batch)) this.seal(batch);
     this.clearTimer();
   }
 
@@ -132,7 +137,7 @@ export class RecordAccumulator {
         const body = recordBody(prepared.payloadSizes[i], 0, 0);
         batch = new ProducerBatch(topic, partition, acks, compression, prepared.logAppendTime, prepared.timestamps[i], performance.now(), job.timeoutMs, this.buffers, varintSize(body) + body);
         open[partition] = batch;
-        this.lingering.add(batch);
+        this.opened.push(batch);
         if (this.timer === null) this.armTimer();
         this.fitBody = body;
       }
@@ -171,29 +176,42 @@ export class RecordAccumulator {
     return partition;
   }
 
+  /** Seals an open batch (its partition's `open` one). */
   private seal(batch: ProducerBatch): void {
-    this.lingering.delete(batch);
-    const state = this.topics.get(batch.topic)!;
-    if (state.open[batch.partition] === batch) state.open[batch.partition] = undefined;
+    this.topics.get(batch.topic)!.open[batch.partition] = undefined;
     this.onSealed(batch);
   }
 
+  private isOpen(batch: ProducerBatch): boolean {
+    return this.topics.get(batch.topic)!.open[batch.partition] === batch;
+  }
+
+  /** The batch that opened first of those still open, dropping sealed ones from the front. */
+  private firstOpen(): ProducerBatch | undefined {
+    let first = this.opened.peek();
+    while (first !== undefined && !this.isOpen(first)) {
+      this.opened.shift();
+      first = this.opened.peek();
+    }
+    return first;
+  }
+
   private armTimer(): void {
-    const first = this.lingering.values().next();
-    if (first.done) return;
+    const first = this.firstOpen();
+    if (first === undefined) return;
     if (this.config.lingerMs === 0) {
       // No linger: records appended in the same turn of the event loop still share a batch.
       this.timer = setImmediate(this.onTimer);
     } else {
-      this.timer = setTimeout(this.onTimer, Math.max(0, Math.ceil(first.value.openedAt + this.config.lingerMs - performance.now())));
+      this.timer = setTimeout(this.onTimer, Math.max(0, Math.ceil(first.openedAt + this.config.lingerMs - performance.now())));
     }
   }
 
   private readonly onTimer = (): void => {
     this.timer = null;
     const now = performance.now();
-    for (const batch of this.lingering) {
-      if (batch.openedAt + this.config.lingerMs > now) break;
+    for (let batch = this.firstOpen(); batch !== undefined && batch.openedAt + this.config.lingerMs <= now; batch = this.firstOpen()) {
+      this.opened.shift();
       this.seal(batch);
     }
     this.armTimer();

@@ -70,8 +70,12 @@ interface Outgoing {
 
 export class PartitionHost {
   private readonly actors = new Map<string, PartitionActor>();
-  /** Partitions appended to since their last commit. */
-  private readonly uncommitted = new Set<PartitionActor>();
+  /**
+   * Partitions appended to since their last commit, each once. An array, not a Set emptied every
+   * turn: see id-table.ts for what V8 keeps of a Set's replaced tables. A turn appends to a few of
+   * the thread's partitions, which a linear search goes through faster than a hash lookup.
+   */
+  private uncommitted: PartitionActor[] = [];
   private readonly outbox: Outgoing[] = [];
   private drain: NodeJS.Immediate | null = null;
   private closed = false;
@@ -122,7 +126,7 @@ export class PartitionHost {
       }
     }
     this.actors.clear();
-    this.uncommitted.clear();
+    this.uncommitted = [];
     for (const { response, transfer } of this.outbox.splice(0)) this.post(response, transfer);
     if (failure !== null) throw failure;
   }
@@ -165,7 +169,7 @@ export class PartitionHost {
         const actor = this.actorFor(args);
         for (const extension of this.options.extensions ?? []) extension.partitionClosed(args);
         this.actors.delete(keyOf(args));
-        this.uncommitted.delete(actor);
+        this.uncommitted = this.uncommitted.filter((uncommitted) => uncommitted !== actor);
         try {
           actor.close(args.deleteFiles);
         } catch (error) {
@@ -234,7 +238,7 @@ export class PartitionHost {
 
   private appendTo(actor: PartitionActor, batch: Uint8Array, logAppendTime: boolean): AppendResponse {
     const result = actor.append(batch, logAppendTime);
-    this.uncommitted.add(actor);
+    if (!this.uncommitted.includes(actor)) this.uncommitted.push(actor);
     this.scheduleDrain();
     return result;
   }
@@ -281,7 +285,7 @@ export class PartitionHost {
   }
 
   private respond(response: WorkerResponse, transfer: ArrayBuffer[], actor: PartitionActor | null): void {
-    if (this.outbox.length === 0 && this.uncommitted.size === 0) {
+    if (this.outbox.length === 0 && this.uncommitted.length === 0) {
       this.post(response, transfer);
       return;
     }
@@ -296,14 +300,15 @@ export class PartitionHost {
 
   private commitAndPost(): void {
     this.drain = null;
-    for (const actor of this.uncommitted) {
+    const actors = this.uncommitted;
+    this.uncommitted = [];
+    for (const actor of actors) {
       try {
         actor.commit();
       } catch (error) {
         this.rewriteQueued(actor, toTributaryError(error));
       }
     }
-    this.uncommitted.clear();
     for (const { response, transfer } of this.outbox.splice(0)) this.post(response, transfer);
   }
 
