@@ -42,4 +42,9 @@ export interface PartitionClient {
   groupCoordinator(groupId: string): Promise<GroupRef>;
   /** A fresh producer id (epoch 0) for an idempotent producer; ids are never reused, even across restarts. */
   initProducerId(): Promise<ProducerIdentity>;
+  /**
+   * True when the partition lives on the calling thread, so that a request for it is served there
+   * without a message (a thread task's client and its thread's partitions). Left out: false.
+   */
+  isLocal?(topic: string, partition: number): boolean;
 }

@@ -84,10 +84,14 @@ export class ThreadClient implements PartitionClient {
     return new Promise((resolve) => this.metadataWaiters.push({ version, wake: resolve }));
   }
 
+  isLocal(topic: string, partition: number): boolean {
+    return this.slotOf(topic, partition) === this.slot;
+  }
+
   request<T extends ClientRequestType>(type: T, args: WorkerRequests[T]['args'], transfer: readonly ArrayBuffer[] = []): Promise<WorkerRequests[T]['result']> {
     if (this.closed) return Promise.reject(closedError());
     const ref = args as unknown as PartitionRef;
-    if (this.slotOf(ref.topic, ref.partition) === this.slot) {
+    if (this.isLocal(ref.topic, ref.partition)) {
       return new Promise((resolve, reject) => {
         const id = this.nextLocalId--;
         this.local.set(-id, { resolve: resolve as (value: unknown) => void, reject });

@@ -493,3 +493,36 @@ describe('budgets under load', () => {
     expect(next).toEqual(new Array(partitions).fill(3000));
   }, 20_000);
 });
+
+describe('read-ahead', () => {
+  const PER_PARTITION = 64 * 1024;
+
+  /** Reads 8 partitions of ~200 KB each in batches, a turn of the event loop apart; answers the most bytes the consumer held at once. */
+  async function peakHeld(local: boolean): Promise<number> {
+    const client = fakeClient();
+    const partitions = 8;
+    client.createTopic('t', partitions);
+    for (let p = 0; p < partitions; p++) for (let b = 0; b < 100; b++) client.produce('t', p, records(`p${p}`, 100, b * 100));
+    if (local) Object.assign(client, { isLocal: () => true });
+    const consumer = track(new Consumer(client, { maxWaitTimeInMs: 20, maxBytesPerPartition: PER_PARTITION }));
+    consumer.assign(Array.from({ length: partitions }, (_, partition) => ({ topic: 't', partition, offset: 0 })));
+    let peak = 0;
+    let total = 0;
+    for await (const batch of consumer.batches()) {
+      const { bufferedBytes, reservedBytes } = consumer.metrics();
+      peak = Math.max(peak, bufferedBytes + reservedBytes);
+      total += batch.messages.length;
+      if (total === partitions * 10_000) break;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    expect(total).toBe(partitions * 10_000);
+    return peak;
+  }
+
+  test('a consumer whose partitions all live on its own thread reads ahead one partition budget, not maxBytes', async () => {
+    // Remote partitions: up to min(maxBytes, partitions x maxBytesPerPartition) = 512 KiB ahead.
+    expect(await peakHeld(false)).toBeGreaterThan(2 * PER_PARTITION);
+    // Local ones: min(maxBytes, maxBytesPerPartition), plus at most the part of one record batch (~2 KB) a fetch may overshoot by.
+    expect(await peakHeld(true)).toBeLessThanOrEqual(PER_PARTITION + 4096);
+  }, 20_000);
+});
