@@ -15,8 +15,9 @@
  * 8-13 full collections per 4M records against none). A plain object's integer-keyed elements
  * have no such links: a replaced backing store is garbage at once.
  *
- * Ids must be non-negative integers below 2^32 - 1 (array indices), so that `values()` lists
- * entries in ascending id order, which for ids handed out in sequence is the order they were made.
+ * Ids are non-negative integers. `values()` lists entries in the order of their ids for ids below
+ * 2^32 - 1 (array indices), and after those, larger ids in the order they were added: for ids
+ * handed out in sequence, the order the calls were made either way.
  */
 export class IdTable<T> {
   private entries: Record<number, T> = Object.create(null) as Record<number, T>;
@@ -43,7 +44,7 @@ export class IdTable<T> {
     return true;
   }
 
-  /** The entries, in ascending id order; a copy, so the table may change while it is walked. */
+  /** The entries in id order (see the class comment); a copy, so the table may change while it is walked. */
   values(): T[] {
     return Object.values(this.entries);
   }

@@ -47,4 +47,15 @@ describe('IdTable', () => {
     expect(table.size).toBe(0);
     expect(table.values()).toEqual([]);
   });
+
+  it('keeps ids handed out in sequence in order past 2^32, where they stop being array indices', () => {
+    const table = new IdTable<number>();
+    const first = 2 ** 32 - 4;
+    for (let id = first; id < first + 8; id++) table.set(id, id);
+    table.delete(first + 1);
+    expect(table.values()).toEqual([first, first + 2, first + 3, first + 4, first + 5, first + 6, first + 7]);
+    expect(table.get(first + 5)).toBe(first + 5);
+    expect(table.delete(first + 5)).toBe(true);
+    expect(table.size).toBe(6);
+  });
 });
