@@ -36,8 +36,9 @@ export class RecordAccumulator {
   private readonly topics = new Map<string, TopicBatches>();
   /**
    * Batches in the order they opened, for the linger timer; one sealed early (full, or flushed)
-   * stays until the timer reaches it and skips it. Not a Set, which would delete in place: see
-   * id-table.ts for how V8 then keeps replaced tables, and the batches in them, alive.
+   * behind one still open stays until the timer reaches it and skips it. Not a Set, which would
+   * delete in place: see id-table.ts for how V8 then keeps replaced tables, and the batches in
+   * them, alive.
    */
   private readonly opened = new Fifo<ProducerBatch>();
   private timer: NodeJS.Timeout | NodeJS.Immediate | null = null;
@@ -176,10 +177,15 @@ export class RecordAccumulator {
     return partition;
   }
 
-  /** Seals an open batch (its partition's `open` one). */
+  /**
+   * Seals an open batch (its partition's `open` one). Sealed batches at the front of `opened` leave
+   * it now: batches mostly fill in the order they opened, so the queue holds few sealed ones (and
+   * what they reference) until the timer gets to them, however long `lingerMs` is.
+   */
   private seal(batch: ProducerBatch): void {
     this.topics.get(batch.topic)!.open[batch.partition] = undefined;
     this.onSealed(batch);
+    this.firstOpen();
   }
 
   private isOpen(batch: ProducerBatch): boolean {
