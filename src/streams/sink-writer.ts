@@ -10,6 +10,7 @@
  */
 import type { Producer, RecordMetadata } from '../client/producer.js';
 import type { ProducerMessage } from '../client/producer-message.js';
+import { IdTable } from '../runtime/id-table.js';
 import type { RunningSink, StreamBinding } from './context.js';
 
 type Message = ProducerMessage<Buffer | null, Buffer | null>;
@@ -27,8 +28,12 @@ export class SinkWriter implements RunningSink {
   private scheduled = false;
   /** Bytes written and not yet acknowledged, pending ones included, so a source sees the sink full as soon as it has emitted. */
   private unacknowledgedBytes = 0;
-  /** Sends not settled yet; a send to a topic still unknown is not even in the producer's queue. */
-  private readonly inFlight = new Set<Promise<unknown>>();
+  /**
+   * Sends not settled yet, by send number (an IdTable, not a Set: see id-table.ts); a send to a
+   * topic still unknown is not even in the producer's queue.
+   */
+  private readonly inFlight = new IdTable<Promise<unknown>>();
+  private sends = 0;
   private failure: unknown = undefined;
   private closed = false;
   private lastSend: SentRecords | null = null;
@@ -58,7 +63,7 @@ export class SinkWriter implements RunningSink {
   async flush(): Promise<void> {
     this.send();
     await this.producer.flush();
-    await Promise.all(this.inFlight);
+    await Promise.all(this.inFlight.values());
     if (this.failure !== undefined) throw this.failure;
   }
 
@@ -97,7 +102,8 @@ export class SinkWriter implements RunningSink {
         this.failed(error);
       },
     );
-    this.inFlight.add(settled);
-    void settled.then(() => this.inFlight.delete(settled));
+    const id = this.sends++;
+    this.inFlight.set(id, settled);
+    void settled.then(() => this.inFlight.delete(id));
   }
 }
