@@ -73,7 +73,7 @@ export class PartitionHost {
   /**
    * Partitions appended to since their last commit, each once. An array, not a Set emptied every
    * turn: see id-table.ts for what V8 keeps of a Set's replaced tables. A turn appends to a few of
-   * the thread's partitions, which a linear search goes through faster than a hash lookup.
+   * the thread's partitions, so the search for one already listed is short.
    */
   private uncommitted: PartitionActor[] = [];
   private readonly outbox: Outgoing[] = [];
