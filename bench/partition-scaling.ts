@@ -1,7 +1,7 @@
 /**
  * Partition scaling: throughput against worker threads and partitions.
  *
- *   npm run bench:scaling [-- --records 400000 --records-per-thread 4000000 --max-threads 16]
+ *   npm run bench:scaling [-- --records 400000 --records-per-thread 4000000 --max-threads 16 --rounds 3]
  *
  * For threads 1, 2, 4, … up to the core count (and the core count itself) and partitions
  * 1, 2, 4, … 64, it measures on a fresh runtime:
@@ -18,15 +18,23 @@
  *     fetch and decode all on that thread, with no message between client and partition. Every
  *     thread does the same work whatever the thread count (a share of a fixed total would shrink
  *     each thread's run as threads are added, until a fresh thread's start-up costs, which do not
- *     shrink, made up much of it); each first does 500,000 records untimed, so that its code is
- *     compiled. Its topic has `flush: 'never'` (Kafka's own default: fsync left to the OS), so that
+ *     shrink, made up much of it); each first warms up, untimed, for at least 500,000 records
+ *     and a second, so that its code is compiled (see thread-workload.ts). Its topic has `flush: 'never'` (Kafka's own default: fsync left to the OS), so that
  *     what is measured is the threads' work and not the disk: under the default `interval`, every
  *     second's appends are fdatasynced within the next second, so a run long enough to be steady
  *     is capped by the disk's write bandwidth (here ~380 MB/s, ~3.6M click events/s, which one
  *     thread already reaches), and a run short enough to fit in the page cache measures whether a
  *     tick of the fsync timer fell into it. Measured where partitions >= threads.
- * Prints a table, writes bench/results/partition-scaling.json and an SVG chart of records/s
- * against threads (bench/results/partition-scaling.svg).
+ *
+ * The whole grid runs `--rounds` times, and each cell reports its median over the rounds. Within a
+ * round, the thread counts of one partition count run one after another, so that the speed-up of
+ * N threads over one is a ratio of runs minutes apart at most: the machines this runs on are
+ * shared, and their speed drifts over the minutes a round takes. The speed-up table is the median
+ * over rounds of each round's own ratio.
+ *
+ * Prints the tables, writes bench/results/partition-scaling.json (medians, speed-ups and every
+ * round's figures) and an SVG chart of records/s against threads
+ * (bench/results/partition-scaling.svg).
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -38,7 +46,7 @@ import { encodeRecordBatch } from '../src/record/index.js';
 import { transferListFor } from '../src/runtime/messages.js';
 import { ClickStream } from '../src/workload/click-events.js';
 import { lineChartSvg } from './lib/chart.js';
-import { Progress, formatRate, printTable, writeResults, type Row } from './lib/report.js';
+import { Progress, formatRate, median, printTable, writeResults, type Row } from './lib/report.js';
 import { newBarrier, type ThreadWorkloadInput, type ThreadWorkloadResult } from './lib/thread-workload.js';
 
 const workloadUrl = pathToFileURL(path.join(import.meta.dirname, 'lib', 'thread-workload.ts')).href;
@@ -50,12 +58,14 @@ const { values: args } = parseArgs({
     'records-per-thread': { type: 'string', default: '4000000' },
     'max-threads': { type: 'string', default: String(cores) },
     partitions: { type: 'string', default: '1,2,4,8,16,32,64' },
+    rounds: { type: 'string', default: '3' },
   },
 });
 const RECORDS = Number(args.records);
 const RECORDS_PER_THREAD = Number(args['records-per-thread']);
 const MAX_THREADS = Math.min(Number(args['max-threads']), cores);
 const PARTITION_COUNTS = args.partitions.split(',').map(Number);
+const ROUNDS = Number(args.rounds);
 const THREAD_COUNTS = [...new Set([...Array.from({ length: Math.floor(Math.log2(MAX_THREADS)) + 1 }, (_, i) => 2 ** i), MAX_THREADS])].sort((a, b) => a - b);
 const RECORDS_PER_BATCH = 550; // ~64 KiB of click events
 const IN_FLIGHT_PER_PARTITION = 4;
@@ -159,41 +169,84 @@ interface Result {
   consumeEveryThread: number;
 }
 
-const results: Result[] = [];
-const progress = new Progress(THREAD_COUNTS.length * PARTITION_COUNTS.length);
+type Measure = keyof Omit<Result, 'threads' | 'partitions'>;
+const MEASURES: readonly Measure[] = ['partitionAppend', 'partitionFetch', 'produce', 'consume', 'produceEveryThread', 'consumeEveryThread'];
+
+async function measureCell(threads: number, partitions: number, round: number): Promise<Result> {
+  const dir = path.join(root, `r${round}-t${threads}-p${partitions}`);
+  const rt = await open({ dir, threads });
+  try {
+    await rt.admin.createTopic('raw', { partitions });
+    await rt.admin.createTopic('clicks', { partitions });
+    // Not fdatasynced: see the module comment.
+    await rt.admin.createTopic('local', { partitions, flush: 'never' });
+    const spread = partitions >= threads;
+    return {
+      threads,
+      partitions,
+      partitionAppend: await partitionAppend(rt, 'raw', partitions),
+      partitionFetch: await partitionFetch(rt, 'raw', partitions),
+      produce: await produce(rt, 'clicks'),
+      consume: await consume(rt, 'clicks'),
+      produceEveryThread: spread ? await onEveryThread(rt, 'produceLocal', 'local') : Number.NaN,
+      consumeEveryThread: spread ? await onEveryThread(rt, 'consumeLocal', 'local') : Number.NaN,
+    };
+  } finally {
+    await rt.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The median of the defined values; NaN where there are none (partitions < threads). */
+function medianOf(values: readonly number[]): number {
+  const defined = values.filter((v) => !Number.isNaN(v));
+  return defined.length === 0 ? Number.NaN : median(defined);
+}
+
+const rounds: Result[][] = [];
+const progress = new Progress(ROUNDS * THREAD_COUNTS.length * PARTITION_COUNTS.length);
 try {
-  for (const threads of THREAD_COUNTS) {
+  for (let round = 0; round < ROUNDS; round++) {
+    const cells: Result[] = [];
     for (const partitions of PARTITION_COUNTS) {
-      const dir = path.join(root, `t${threads}-p${partitions}`);
-      const rt = await open({ dir, threads });
-      try {
-        await rt.admin.createTopic('raw', { partitions });
-        await rt.admin.createTopic('clicks', { partitions });
-        // Not fdatasynced: see the module comment.
-        await rt.admin.createTopic('local', { partitions, flush: 'never' });
-        const spread = partitions >= threads;
-        const result: Result = {
-          threads,
-          partitions,
-          partitionAppend: await partitionAppend(rt, 'raw', partitions),
-          partitionFetch: await partitionFetch(rt, 'raw', partitions),
-          produce: await produce(rt, 'clicks'),
-          consume: await consume(rt, 'clicks'),
-          produceEveryThread: spread ? await onEveryThread(rt, 'produceLocal', 'local') : Number.NaN,
-          consumeEveryThread: spread ? await onEveryThread(rt, 'consumeLocal', 'local') : Number.NaN,
-        };
-        results.push(result);
-        progress.step(`${threads} thread(s), ${partitions} partition(s): append ${formatRate(result.partitionAppend)} rec/s`);
-      } finally {
-        await rt.close();
-        fs.rmSync(dir, { recursive: true, force: true });
+      for (const threads of THREAD_COUNTS) {
+        const cell = await measureCell(threads, partitions, round);
+        cells.push(cell);
+        const perThread = Number.isNaN(cell.consumeEveryThread) ? '' : `, consume per thread ${formatRate(cell.consumeEveryThread)}`;
+        progress.step(`round ${round + 1}/${ROUNDS}, ${threads} thread(s), ${partitions} partition(s): append ${formatRate(cell.partitionAppend)} rec/s${perThread}`);
       }
     }
+    rounds.push(cells);
   }
 } finally {
   progress.finish();
   fs.rmSync(root, { recursive: true, force: true });
 }
+
+const cellsOf = (threads: number, partitions: number) => rounds.map((cells) => cells.find((c) => c.threads === threads && c.partitions === partitions)!);
+const results: Result[] = THREAD_COUNTS.flatMap((threads) =>
+  PARTITION_COUNTS.map((partitions) => {
+    const samples = cellsOf(threads, partitions);
+    const result = { threads, partitions } as Result;
+    for (const measure of MEASURES) result[measure] = medianOf(samples.map((s) => s[measure]));
+    return result;
+  }),
+);
+
+/** Speed-up of a client per thread over one thread: the median over rounds of each round's ratio. */
+interface SpeedUp {
+  threads: number;
+  partitions: number;
+  produceEveryThread: number;
+  consumeEveryThread: number;
+}
+const speedUps: SpeedUp[] = THREAD_COUNTS.filter((threads) => threads > 1).flatMap((threads) =>
+  PARTITION_COUNTS.filter((partitions) => partitions >= threads).map((partitions) => {
+    const ratio = (measure: 'produceEveryThread' | 'consumeEveryThread') =>
+      medianOf(rounds.map((cells) => cells.find((c) => c.threads === threads && c.partitions === partitions)![measure] / cells.find((c) => c.threads === 1 && c.partitions === partitions)![measure]));
+    return { threads, partitions, produceEveryThread: ratio('produceEveryThread'), consumeEveryThread: ratio('consumeEveryThread') };
+  }),
+);
 
 const rows: Row[] = results.map((r) => ({
   threads: r.threads,
@@ -205,11 +258,22 @@ const rows: Row[] = results.map((r) => ({
   'produce, client per thread': Number.isNaN(r.produceEveryThread) ? '-' : formatRate(r.produceEveryThread),
   'consume, client per thread': Number.isNaN(r.consumeEveryThread) ? '-' : formatRate(r.consumeEveryThread),
 }));
-console.log(`\npartition scaling: ${RECORDS} click events per run, ${RECORDS_PER_THREAD} per thread with a client per thread, ${cores} cores\n`);
+console.log(`\npartition scaling: ${RECORDS} click events per run, ${RECORDS_PER_THREAD} per thread with a client per thread, ${cores} cores, medians of ${ROUNDS} round(s)\n`);
 printTable(rows);
+if (speedUps.length > 0) {
+  console.log('\nspeed-up over one thread, client per thread (median over rounds of each round\'s ratio)\n');
+  printTable(
+    speedUps.map((s) => ({
+      threads: s.threads,
+      partitions: s.partitions,
+      produce: `${s.produceEveryThread.toFixed(2)}×`,
+      consume: `${s.consumeEveryThread.toFixed(2)}×`,
+    })),
+  );
+}
 
 // The chart: for each measure, the best rate over partition counts at each thread count.
-const best = (measure: keyof Omit<Result, 'threads' | 'partitions'>) =>
+const best = (measure: Measure) =>
   THREAD_COUNTS.map((threads) => [threads, Math.max(...results.filter((r) => r.threads === threads && !Number.isNaN(r[measure])).map((r) => r[measure]))] as const);
 const svg = lineChartSvg(
   [
@@ -222,7 +286,7 @@ const svg = lineChartSvg(
   ],
   { title: `tributary: records/s against worker threads (${cores} cores)`, xLabel: 'worker threads', yLabel: 'records/s (best over partition counts)' },
 );
-const json = writeResults('partition-scaling', { records: RECORDS, recordsPerThread: RECORDS_PER_THREAD, cores, results });
+const json = writeResults('partition-scaling', { records: RECORDS, recordsPerThread: RECORDS_PER_THREAD, cores, rounds: ROUNDS, results, speedUps, samples: rounds });
 const chart = path.join(path.dirname(json), 'partition-scaling.svg');
 fs.writeFileSync(chart, svg);
 console.log(`\nwrote ${json}\nwrote ${chart}`);

@@ -44,14 +44,19 @@ const SEND_SIZE = 1000;
 /** Sends a producer keeps unacknowledged, as an application awaiting its sends would: enough for full batches on every partition, far less than all of them. */
 const IN_FLIGHT_SENDS = 32;
 /**
- * Records each task produces or consumes, untimed, before the barrier: a fresh worker thread runs
- * the client code interpreted until its compiler has caught up, and the per-batch functions (sealing,
- * sending, answering) become hot only after hundreds of thousands of records. With 50,000 the
- * measured span still held about 150 ms of compiling per thread (--trace-opt), which a lone thread
- * hands to the idle core and two threads must share theirs with; with 500,000, a producer's rate
- * on one thread was a third higher, which is the rate a long-running producer sees.
+ * Each task warms up, untimed, before the barrier, for at least `WARM_UP_RECORDS` and at least
+ * `WARM_UP_MS`. A fresh worker thread runs the client code interpreted until its compiler has
+ * caught up, and the functions that run once per batch or per fetch become hot only after
+ * thousands of calls. With a warm-up of 50,000 records the measured span held about 150 ms of
+ * compiling per thread (--trace-opt); with 500,000, a producer's rate on one thread was a third
+ * higher. A consumer reads 500,000 records in ~500 fetches, so with that alone its per-fetch
+ * functions (the fetcher's budget, the log read, delivery) were still compiled in the timed span:
+ * a lone thread hands that work to the idle core, two threads must share theirs with it, and
+ * two threads measured ~1.6× one instead of ~1.7–1.8× once a second's warm-up had compiled it.
+ * Steady-state code is what a long-running application runs.
  */
 const WARM_UP_RECORDS = 500_000;
+const WARM_UP_MS = 1000;
 
 const now = () => performance.timeOrigin + performance.now();
 
@@ -78,8 +83,8 @@ async function report(context: ThreadTaskContext<ThreadWorkloadInput>, result: T
 }
 
 /**
- * Produces `WARM_UP_RECORDS` and then, timed, `records` click events round-robin over this
- * thread's partitions of `topic`.
+ * Produces click events round-robin over this thread's partitions of `topic`: a warm-up of
+ * `WARM_UP_RECORDS` at a time until `WARM_UP_MS` have passed, then, timed, `records` more.
  */
 export async function produceLocal(context: ThreadTaskContext<ThreadWorkloadInput>): Promise<void> {
   const partitions = localPartitions(context);
@@ -100,19 +105,29 @@ export async function produceLocal(context: ThreadTaskContext<ThreadWorkloadInpu
     await Promise.all(sends);
     await producer.flush();
   };
-  await produce(0, WARM_UP_RECORDS);
+  const warmUpEnds = now() + WARM_UP_MS;
+  let warmUp = 0;
+  do {
+    await produce(warmUp, WARM_UP_RECORDS);
+    warmUp += WARM_UP_RECORDS;
+  } while (now() < warmUpEnds);
   await startTogether(context.input);
   const startedAt = now();
-  await produce(WARM_UP_RECORDS, records);
+  await produce(warmUp, records);
   const endedAt = now();
   await producer.disconnect();
   await report(context, { slot: context.slot, records, startedAt, endedAt });
 }
 
-/** Reads this thread's partitions of `topic` from the beginning: `WARM_UP_RECORDS`, then, timed, `records` more. */
+/**
+ * Reads this thread's partitions of `topic` from the beginning: the first `WARM_UP_RECORDS`,
+ * again from the beginning until `WARM_UP_MS` have passed (the producer's warm-up wrote at least
+ * that many, so no extra data is needed), then, timed, `records` more.
+ */
 export async function consumeLocal(context: ThreadTaskContext<ThreadWorkloadInput>): Promise<void> {
   const consumer = new Consumer(context.client, { maxWaitTimeInMs: 50 });
-  consumer.assign(localPartitions(context).map((partition) => ({ topic: context.input.topic, partition, offset: 0 })));
+  const partitions = localPartitions(context);
+  consumer.assign(partitions.map((partition) => ({ topic: context.input.topic, partition, offset: 0 })));
   // One iteration across the barrier: leaving a for-await loop would end it and drop what was fetched.
   const batches = consumer.batches();
   const consumeUntil = async (total: number, count: number): Promise<number> => {
@@ -123,7 +138,12 @@ export async function consumeLocal(context: ThreadTaskContext<ThreadWorkloadInpu
     }
     return count;
   };
-  const warmedUp = await consumeUntil(WARM_UP_RECORDS, 0);
+  const warmUpEnds = now() + WARM_UP_MS;
+  let warmedUp = await consumeUntil(WARM_UP_RECORDS, 0);
+  while (now() < warmUpEnds) {
+    for (const partition of partitions) consumer.seek({ topic: context.input.topic, partition, offset: 0 });
+    warmedUp = await consumeUntil(WARM_UP_RECORDS, 0);
+  }
   await startTogether(context.input);
   const startedAt = now();
   const count = (await consumeUntil(WARM_UP_RECORDS + context.input.records, warmedUp)) - warmedUp;
