@@ -19,12 +19,13 @@
  *     thread does the same work whatever the thread count (a share of a fixed total would shrink
  *     each thread's run as threads are added, until a fresh thread's start-up costs, which do not
  *     shrink, made up much of it); each first warms up, untimed, for at least 500,000 records
- *     and a second, so that its code is compiled (see thread-workload.ts). Its topic has `flush: 'never'` (Kafka's own default: fsync left to the OS), so that
- *     what is measured is the threads' work and not the disk: under the default `interval`, every
- *     second's appends are fdatasynced within the next second, so a run long enough to be steady
- *     is capped by the disk's write bandwidth (here ~380 MB/s, ~3.6M click events/s, which one
- *     thread already reaches), and a run short enough to fit in the page cache measures whether a
- *     tick of the fsync timer fell into it. Measured where partitions >= threads.
+ *     and a second, so that its code is compiled (see thread-workload.ts). Its topic has
+ *     `flush: 'never'` (Kafka's own default: fsync left to the OS), so that what is measured is
+ *     the threads' work and not the disk: under the default `interval`, every second's appends
+ *     are fdatasynced within the next second, so a run long enough to be steady is capped by the
+ *     disk's write bandwidth (here ~380 MB/s, ~3.6M click events/s, which one thread already
+ *     reaches), and a run short enough to fit in the page cache measures whether a tick of the
+ *     fsync timer fell into it. Measured where partitions >= threads.
  *
  * The whole grid runs `--rounds` times, and each cell reports its median over the rounds. Within a
  * round, the thread counts of one partition count run one after another, so that the speed-up of
@@ -66,6 +67,7 @@ const RECORDS_PER_THREAD = Number(args['records-per-thread']);
 const MAX_THREADS = Math.min(Number(args['max-threads']), cores);
 const PARTITION_COUNTS = args.partitions.split(',').map(Number);
 const ROUNDS = Number(args.rounds);
+if (!Number.isInteger(ROUNDS) || ROUNDS < 1) throw new Error(`--rounds must be a positive integer, got '${args.rounds}'`);
 const THREAD_COUNTS = [...new Set([...Array.from({ length: Math.floor(Math.log2(MAX_THREADS)) + 1 }, (_, i) => 2 ** i), MAX_THREADS])].sort((a, b) => a - b);
 const RECORDS_PER_BATCH = 550; // ~64 KiB of click events
 const IN_FLIGHT_PER_PARTITION = 4;
@@ -242,8 +244,8 @@ interface SpeedUp {
 }
 const speedUps: SpeedUp[] = THREAD_COUNTS.filter((threads) => threads > 1).flatMap((threads) =>
   PARTITION_COUNTS.filter((partitions) => partitions >= threads).map((partitions) => {
-    const ratio = (measure: 'produceEveryThread' | 'consumeEveryThread') =>
-      medianOf(rounds.map((cells) => cells.find((c) => c.threads === threads && c.partitions === partitions)![measure] / cells.find((c) => c.threads === 1 && c.partitions === partitions)![measure]));
+    const [these, one] = [cellsOf(threads, partitions), cellsOf(1, partitions)];
+    const ratio = (measure: 'produceEveryThread' | 'consumeEveryThread') => medianOf(these.map((cell, round) => cell[measure] / one[round][measure]));
     return { threads, partitions, produceEveryThread: ratio('produceEveryThread'), consumeEveryThread: ratio('consumeEveryThread') };
   }),
 );
