@@ -108,6 +108,52 @@ describe('BatchBufferPool', () => {
     expect(pool.grow(pool.take(1), 0, 100_000).length).toBe(100_000);
   });
 
+  it('starts new batches at the size batches grew to, and hands out no buffer they outgrew', () => {
+    const pool = new BatchBufferPool(65_536);
+    const first = pool.take(100);
+    expect(first.length).toBe(16_384);
+    const grown = pool.grow(pool.grow(first, 16_384, 16_385), 32_768, 32_769);
+    expect(grown.length).toBe(65_536);
+    pool.finished(grown, 65_000);
+    expect(pool.take(100)).toBe(grown);
+    expect(pool.take(100).length).toBe(65_536);
+  });
+
+  it('goes back to small first buffers once batches finish within a quarter of them', () => {
+    const pool = new BatchBufferPool(65_536);
+    const grown = pool.grow(pool.grow(pool.take(100), 16_384, 16_385), 32_768, 32_769);
+    pool.finished(grown, 1_000);
+    expect(pool.take(100)).toBe(grown); // still large enough for any batch
+    pool.finished(grown, 1_000);
+    expect(pool.take(100)).toBe(grown);
+    expect(pool.take(100).length).toBe(16_384);
+    pool.finished(grown, 1_000); // not below the start
+    expect(pool.take(100)).toBe(grown);
+    expect(pool.take(100).length).toBe(16_384);
+  });
+
+  it('lets only the first of a run of filling batches grow, with several in flight', () => {
+    class CountingPool extends BatchBufferPool {
+      grows = 0;
+      override grow(buffer: Buffer, used: number, minBytes: number): Buffer {
+        this.grows++;
+        return super.grow(buffer, used, minBytes);
+      }
+    }
+    const pool = new CountingPool(65_536);
+    const input = messages(300, 120);
+    const inFlight: ProducerBatch[] = [];
+    for (let i = 0; i < 12; i++) {
+      const batch = fill(pool, input);
+      expect(batch.recordBytes).toBeGreaterThan(32_768);
+      expect(batch.recordBytes).toBeLessThan(65_536 - BATCH_HEADER_SIZE);
+      expect(batch.frame().equals(expected(input, {}))).toBe(true);
+      inFlight.push(batch);
+      if (inFlight.length > 3) inFlight.shift()!.releaseBuffer();
+    }
+    expect(pool.grows).toBe(2); // 16 -> 32 -> 64 KiB, once
+  });
+
   it('keeps at most 4 MiB of free buffers', () => {
     const pool = new BatchBufferPool(1 << 20);
     const buffers = Array.from({ length: 6 }, () => pool.take(1 << 20));
